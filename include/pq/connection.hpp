@@ -1,0 +1,78 @@
+// pq::PQ: a database, its pq schema and a pool of connections to it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pq/job.hpp"
+
+namespace pq {
+
+class Queue;
+class Transaction;
+
+namespace detail {
+struct Shared;
+}
+
+struct ConnectionOptions {
+  /// Schema holding pq's tables: 1..58 bytes of any text; always quoted.
+  std::string schema = "pq";
+  /// Most connections the pool opens; callers wait for a free one beyond that.
+  std::size_t max_connections = 16;
+  /// How long to wait for a free connection before throwing.
+  std::chrono::milliseconds acquire_timeout = std::chrono::seconds(30);
+  /// Wake blocking gets with LISTEN/NOTIFY. Turn off behind a transaction-pooling PgBouncer: polling alone
+  /// then finds the jobs.
+  bool listen = true;
+  /// Use named prepared statements. Turn off behind PgBouncer older than 1.21 in transaction mode.
+  bool prepare = true;
+  /// A blocking get looks again at least this often, even without a notification.
+  std::chrono::milliseconds poll_interval = std::chrono::seconds(1);
+  /// Largest job payload accepted, in bytes; larger ones are rejected before any SQL.
+  std::size_t max_payload = std::size_t{1} << 20;
+};
+
+/// The entry point: `pq::PQ pq{"postgresql://localhost/app"}; pq.create(); pq["apples"].put(...)`.
+/// Copies share one pool. Thread-safe.
+class PQ {
+ public:
+  /// `conninfo` is a libpq connection string or URI. When empty, DATABASE_URL is used if set, otherwise
+  /// libpq's PG* environment variables. Connections open lazily.
+  explicit PQ(std::string_view conninfo = "", ConnectionOptions options = {});
+
+  /// Installs or upgrades the schema: applies pending migrations in one transaction under an advisory lock.
+  /// Idempotent, and safe to call from many processes at once. Returns the schema version.
+  auto create() -> int;
+  /// The installed schema version, 0 when pq is not installed in this schema.
+  auto schema_version() -> int;
+  /// The newest schema version this library knows.
+  [[nodiscard]] static auto latest_schema_version() noexcept -> int;
+
+  /// A queue handle; throws pq::UsageError for a name that is empty or over 128 bytes.
+  auto operator[](std::string_view queue) const -> Queue;
+  auto queue(std::string_view name) const -> Queue;
+
+  /// Begins a transaction on a pooled connection.
+  auto begin() -> Transaction;
+
+  /// One job by id, in any queue and state.
+  auto job(std::int64_t id) -> std::optional<Job>;
+
+  [[nodiscard]] auto options() const noexcept -> const ConnectionOptions&;
+  /// The connection target for logs and errors, with any password removed.
+  [[nodiscard]] auto describe() const -> std::string;
+
+  /// Internal shared state, for pq's own components.
+  [[nodiscard]] auto shared() const noexcept -> const std::shared_ptr<detail::Shared>& { return shared_; }
+
+ private:
+  std::shared_ptr<detail::Shared> shared_;
+};
+
+}  // namespace pq

@@ -1,0 +1,86 @@
+// pq::Transaction: one transaction on one pooled connection, for the application's own SQL and pq's.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+struct pg_result;  // libpq's PGresult, kept out of pq's headers
+
+namespace pq {
+
+namespace detail {
+struct TransactionAccess;
+}
+
+/// A statement parameter in text form, or SQL NULL.
+class Param {
+ public:
+  Param(std::nullopt_t) noexcept {}  // NOLINT(google-explicit-constructor)
+  Param(std::string_view text) : value_(text) {}  // NOLINT(google-explicit-constructor)
+  Param(const std::string& text) : value_(text) {}  // NOLINT(google-explicit-constructor)
+  Param(const char* text) : value_(std::string(text)) {}  // NOLINT(google-explicit-constructor)
+  template <class T>
+    requires std::is_integral_v<T> && (!std::is_same_v<T, bool>)
+  Param(T number) : value_(std::to_string(number)) {}  // NOLINT(google-explicit-constructor)
+  Param(bool flag) : value_(flag ? "true" : "false") {}  // NOLINT(google-explicit-constructor)
+
+  [[nodiscard]] auto value() const noexcept -> const std::optional<std::string>& { return value_; }
+
+ private:
+  std::optional<std::string> value_;
+};
+
+/// The rows of one statement, in text form.
+class Result {
+ public:
+  Result() = default;
+
+  [[nodiscard]] auto rows() const noexcept -> int;
+  [[nodiscard]] auto columns() const noexcept -> int;
+  [[nodiscard]] auto column_name(int column) const -> std::string_view;
+  [[nodiscard]] auto is_null(int row, int column) const -> bool;
+  /// The value as text; throws pq::UsageError when it is NULL or out of range.
+  [[nodiscard]] auto get(int row, int column) const -> std::string_view;
+  /// The value as text, or nullopt for NULL.
+  [[nodiscard]] auto value(int row, int column) const -> std::optional<std::string_view>;
+  /// Rows inserted, updated or deleted by the statement.
+  [[nodiscard]] auto affected_rows() const noexcept -> std::int64_t;
+
+ private:
+  friend struct detail::TransactionAccess;
+  void check(int row, int column) const;
+  std::shared_ptr<pg_result> result_;
+};
+
+/// One open transaction. It rolls back when destroyed unless commit() succeeded. Move-only.
+class Transaction {
+ public:
+  Transaction(Transaction&&) noexcept;
+  auto operator=(Transaction&&) noexcept -> Transaction&;
+  Transaction(const Transaction&) = delete;
+  auto operator=(const Transaction&) -> Transaction& = delete;
+  ~Transaction();
+
+  /// Runs one statement with $1, $2, ... parameters (never spliced into the text).
+  auto exec(std::string_view sql, std::initializer_list<Param> params = {}) -> Result;
+  auto exec(std::string_view sql, std::span<const Param> params) -> Result;
+
+  void commit();
+  void rollback();
+  /// False once committed or rolled back.
+  [[nodiscard]] auto active() const noexcept -> bool;
+
+ private:
+  friend struct detail::TransactionAccess;
+  struct Impl;
+  explicit Transaction(std::unique_ptr<Impl> impl) noexcept;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pq

@@ -1,0 +1,171 @@
+#include "pg/session.hpp"
+
+#include <fmt/core.h>
+#include <poll.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "pg/conninfo.hpp"
+#include "pg/statements.hpp"
+#include "pq/error.hpp"
+
+namespace pq::pg {
+namespace {
+
+// SQLSTATEs by which PostgreSQL says the pq schema is missing: undefined_table, undefined_object (the enum
+// type), invalid_schema_name.
+auto schema_missing(std::string_view sqlstate) -> bool {
+  return sqlstate == "42P01" || sqlstate == "42704" || sqlstate == "3F000";
+}
+
+auto trim(std::string text) -> std::string {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+Session::Session(const std::string& conninfo) : password_(password_of(conninfo)) {
+  // expand_dbname lets `dbname` carry a whole conninfo or URI; empty values fall back to PG* variables.
+  const std::array<const char*, 3> keywords{"dbname", "fallback_application_name", nullptr};
+  const std::array<const char*, 3> values{conninfo.c_str(), "pq", nullptr};
+  conn_.reset(PQconnectdbParams(keywords.data(), values.data(), 1));
+  if (!conn_) throw Error("cannot connect: out of memory", "08001");
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    throw Error(scrub(fmt::format("cannot connect to {}: {}", describe_conninfo(conninfo),
+                                  trim(PQerrorMessage(conn_.get()))),
+                      password_),
+                "08001");
+  }
+}
+
+void Session::attach(std::shared_ptr<const Statements> statements, bool prepare) {
+  statements_ = std::move(statements);
+  prepare_ = prepare;
+}
+
+auto Session::failure(const PGresult* result, std::string_view name) const -> Error {
+  std::string sqlstate;
+  std::string message;
+  if (result != nullptr && PQresultErrorField(result, PG_DIAG_SQLSTATE) != nullptr) {
+    sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    // The primary message and hint only: DETAIL may quote row values, which are the application's data.
+    message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+    if (const char* hint = PQresultErrorField(result, PG_DIAG_MESSAGE_HINT)) {
+      message += fmt::format(" (hint: {})", hint);
+    }
+  } else {
+    message = trim(PQerrorMessage(conn_.get()));
+    if (message.empty()) message = "no result from the server";
+    if (broken()) sqlstate = "08006";
+  }
+  if (statements_ && schema_missing(sqlstate) && name.find('/') != std::string_view::npos) {
+    message += fmt::format("; is pq installed in schema \"{}\"? call pq::PQ::create() or run `pq migrate`",
+                           statements_->schema());
+  }
+  if (!name.empty()) message = fmt::format("{}: {}", name, message);
+  return Error(scrub(std::move(message), password_), sqlstate, std::string(name));
+}
+
+auto Session::check(PGresult* raw, std::string_view name) -> Result {
+  ResultHandle result(raw);
+  auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw failure(result.get(), name);
+  return Result(std::move(result));
+}
+
+auto Session::run(const sql::Statement& statement, const Params& params) -> Result {
+  const std::string& text = statements_->text(statement);
+  if (!prepare_) return exec(text, params, Format::binary, statement.name);
+  if (!prepared_.contains(statement.name)) {
+    const std::string name(statement.name);
+    check(PQprepare(conn_.get(), name.c_str(), text.c_str(), 0, nullptr), statement.name);
+    prepared_.insert(statement.name);
+  }
+  const std::string name(statement.name);
+  return check(PQexecPrepared(conn_.get(), name.c_str(), params.size(), params.values(), nullptr, nullptr,
+                              static_cast<int>(Format::binary)),
+               statement.name);
+}
+
+auto Session::exec(std::string_view sql, const Params& params, Format format, std::string_view name)
+    -> Result {
+  const std::string text(sql);
+  return check(PQexecParams(conn_.get(), text.c_str(), params.size(), nullptr, params.values(), nullptr,
+                            nullptr, static_cast<int>(format)),
+               name);
+}
+
+void Session::exec_script(std::string_view sql, std::string_view name) {
+  const std::string text(sql);
+  check(PQexec(conn_.get(), text.c_str()), name);
+}
+
+auto Session::quote_identifier(std::string_view name) -> std::string {
+  CharHandle quoted(PQescapeIdentifier(conn_.get(), name.data(), name.size()));
+  if (!quoted) throw Error(fmt::format("cannot quote identifier: {}", trim(PQerrorMessage(conn_.get())))); 
+  return quoted.get();
+}
+
+auto Session::quote_literal(std::string_view text) -> std::string {
+  CharHandle quoted(PQescapeLiteral(conn_.get(), text.data(), text.size()));
+  if (!quoted) throw Error(fmt::format("cannot quote literal: {}", trim(PQerrorMessage(conn_.get()))));
+  return quoted.get();
+}
+
+void Session::listen(std::string_view channel) {
+  if (listening(channel)) return;
+  exec_script("LISTEN " + quote_identifier(channel), "listen");
+  listening_.emplace(channel);
+}
+
+auto Session::listening(std::string_view channel) const -> bool {
+  return listening_.contains(std::string(channel));
+}
+
+auto Session::take_notifications() -> std::vector<std::string> {
+  std::vector<std::string> payloads;
+  while (NotifyHandle notify{PQnotifies(conn_.get())}) payloads.emplace_back(notify->extra);
+  return payloads;
+}
+
+auto Session::wait(std::optional<std::chrono::steady_clock::time_point> deadline, int wake_fd) -> Wake {
+  if (auto payloads = take_notifications(); !payloads.empty()) return {std::move(payloads), false};
+  for (;;) {
+    int timeout_ms = -1;
+    if (deadline) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+      timeout_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+    }
+    std::array<pollfd, 2> fds{pollfd{PQsocket(conn_.get()), POLLIN, 0}, pollfd{wake_fd, POLLIN, 0}};
+    int rc = ::poll(fds.data(), wake_fd >= 0 ? 2 : 1, timeout_ms);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      throw Error(fmt::format("poll: {}", std::strerror(errno)));
+    }
+    if (rc == 0) return {};
+    if (wake_fd >= 0 && fds[1].revents != 0) return {{}, true};
+    if (fds[0].revents != 0) {
+      if (PQconsumeInput(conn_.get()) == 0) throw failure(nullptr, "wait");
+      if (auto payloads = take_notifications(); !payloads.empty()) return {std::move(payloads), false};
+    }
+  }
+}
+
+auto Session::alive() -> bool {
+  pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
+  if (::poll(&fd, 1, 0) > 0 && fd.revents != 0) PQconsumeInput(conn_.get());
+  return !broken();
+}
+
+auto Session::broken() const noexcept -> bool { return PQstatus(conn_.get()) != CONNECTION_OK; }
+
+auto Session::idle() const noexcept -> bool { return PQtransactionStatus(conn_.get()) == PQTRANS_IDLE; }
+
+auto Session::aborted() const noexcept -> bool {
+  return PQtransactionStatus(conn_.get()) == PQTRANS_INERROR;
+}
+
+}  // namespace pq::pg

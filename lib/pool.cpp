@@ -1,0 +1,87 @@
+#include "pool.hpp"
+
+#include <fmt/core.h>
+
+#include "pq/error.hpp"
+
+namespace pq::detail {
+
+Pool::Pool(std::string conninfo, ConnectionOptions options)
+    : conninfo_(std::move(conninfo)), options_(std::move(options)) {}
+
+Pool::Lease::~Lease() {
+  if (session_) pool_->give_back(std::move(session_));
+}
+
+auto Pool::connect() -> std::unique_ptr<pg::Session> {
+  auto session = std::make_unique<pg::Session>(conninfo_);
+  std::shared_ptr<const pg::Statements> statements;
+  {
+    std::lock_guard lock(mutex_);
+    statements = statements_;
+  }
+  if (!statements) {
+    // Rendered once per pool: quoting needs a live connection, and every session shares the texts.
+    statements = std::make_shared<const pg::Statements>(*session, options_.schema);
+    std::lock_guard lock(mutex_);
+    if (!statements_) statements_ = statements;
+    statements = statements_;
+  }
+  session->attach(std::move(statements), options_.prepare);
+  return session;
+}
+
+auto Pool::open() -> std::unique_ptr<pg::Session> { return connect(); }
+
+auto Pool::acquire() -> Lease {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    while (!idle_.empty()) {
+      auto session = std::move(idle_.back());
+      idle_.pop_back();
+      if (session->alive()) {
+        ++borrowed_;
+        return {*this, std::move(session)};
+      }
+    }
+    if (borrowed_ < options_.max_connections) break;
+    if (!freed_.wait_for(lock, options_.acquire_timeout,
+                         [&] { return !idle_.empty() || borrowed_ < options_.max_connections; })) {
+      throw Error(fmt::format("no free connection after {} ms: all {} are in use (raise max_connections)",
+                              options_.acquire_timeout.count(), options_.max_connections),
+                  "53300");
+    }
+  }
+  ++borrowed_;
+  lock.unlock();
+  try {
+    return {*this, connect()};
+  } catch (...) {
+    lock.lock();
+    --borrowed_;
+    freed_.notify_one();
+    throw;
+  }
+}
+
+void Pool::give_back(std::unique_ptr<pg::Session> session) noexcept {
+  std::unique_ptr<pg::Session> dropped;  // closed outside the lock
+  {
+    std::lock_guard lock(mutex_);
+    --borrowed_;
+    if (!session->broken() && session->idle()) {
+      idle_.push_back(std::move(session));
+    } else {
+      dropped = std::move(session);
+    }
+  }
+  freed_.notify_one();
+}
+
+void Pool::discard_idle() noexcept {
+  std::vector<std::unique_ptr<pg::Session>> dropped;
+  std::lock_guard lock(mutex_);
+  dropped.swap(idle_);
+}
+
+}  // namespace pq::detail

@@ -1,0 +1,128 @@
+#include "store.hpp"
+
+#include "job.hpp"
+#include "pg/statements.hpp"
+
+namespace pq::store {
+namespace {
+
+// A When as the two parameters the statements take: epoch microseconds, or microseconds from now().
+void add_when(pg::Params& params, const std::optional<When>& when) {
+  if (when && when->at()) {
+    params.add(std::int64_t{when->at()->time_since_epoch().count()}).add_null();
+  } else if (when && when->delay()) {
+    params.add_null().add(*when->delay());
+  } else {
+    params.add_null().add_null();
+  }
+}
+
+auto put_params(std::string_view queue, const PutOptions& options) -> pg::Params {
+  pg::Params params;
+  params.add(queue).add(options.kind);
+  return params;
+}
+
+void add_options(pg::Params& params, const PutOptions& options) {
+  params.add(options.priority).add(options.max_attempts);
+  add_when(params, options.schedule_at);
+  add_when(params, options.expected_at);
+}
+
+// A text[] literal: every element double-quoted, with backslash and double quote escaped.
+auto text_array(std::span<const std::string> items) -> std::string {
+  std::size_t length = 2;
+  for (const auto& item : items) length += item.size() + 3;
+  std::string out;
+  out.reserve(length + length / 8);
+  out += '{';
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+auto ids(const pg::Result& result) -> std::vector<std::int64_t> {
+  std::vector<std::int64_t> out;
+  out.reserve(static_cast<std::size_t>(result.rows()));
+  for (int row = 0; row < result.rows(); ++row) out.push_back(result.i64(row, 0));
+  return out;
+}
+
+}  // namespace
+
+void lock_schema(pg::Session& session) {
+  session.run(sql::schema_lock, pg::Params{}.add(session.statements().schema()));
+}
+
+auto schema_installed(pg::Session& session) -> bool {
+  return session.run(sql::schema_installed, pg::Params{}.add(session.statements().quoted_schema() + ".migrations"))
+      .boolean(0, 0);
+}
+
+auto schema_version(pg::Session& session) -> int {
+  return static_cast<int>(session.run(sql::schema_version).i64(0, 0));
+}
+
+void record_migration(pg::Session& session, int version, std::string_view name) {
+  session.run(sql::schema_record_migration, pg::Params{}.add(version).add(name));
+}
+
+auto put(pg::Session& session, std::string_view queue, std::string_view data, const PutOptions& options)
+    -> std::int64_t {
+  auto params = put_params(queue, options);
+  params.add(data);
+  add_options(params, options);
+  return session.run(sql::queue_put, params).i64(0, 0);
+}
+
+auto put_many(pg::Session& session, std::string_view queue, std::span<const std::string> data,
+              const PutOptions& options) -> std::vector<std::int64_t> {
+  if (data.empty()) return {};
+  auto params = put_params(queue, options);
+  params.add(text_array(data));
+  add_options(params, options);
+  return ids(session.run(sql::queue_put_many, params));
+}
+
+auto take(pg::Session& session, std::string_view queue) -> std::optional<Job> {
+  return decode_job(session.run(sql::queue_take, pg::Params{}.add(queue)));
+}
+
+auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
+           std::string_view worker) -> std::vector<Job> {
+  return decode_jobs(
+      session.run(sql::queue_claim, pg::Params{}.add(queue).add(limit).add(lease).add(worker)));
+}
+
+auto promote_queue(pg::Session& session, std::string_view queue) -> Promotion {
+  auto result = session.run(sql::queue_promote_queue, pg::Params{}.add(queue));
+  Promotion promotion{result.i64(0, 0), std::nullopt};
+  if (auto next = result.opt_i64(0, 2)) promotion.next_due_in = std::chrono::microseconds{*next};
+  return promotion;
+}
+
+auto size(pg::Session& session, std::string_view queue) -> std::int64_t {
+  return session.run(sql::queue_size, pg::Params{}.add(queue)).i64(0, 0);
+}
+
+auto clear(pg::Session& session, std::string_view queue) -> std::int64_t {
+  return session.run(sql::queue_clear, pg::Params{}.add(queue)).affected_rows();
+}
+
+auto update(pg::Session& session, std::string_view queue, std::int64_t id, std::string_view data) -> bool {
+  return session.run(sql::queue_update, pg::Params{}.add(id).add(queue).add(data)).rows() == 1;
+}
+
+auto job(pg::Session& session, std::int64_t id) -> std::optional<Job> {
+  return decode_job(session.run(sql::queue_job, pg::Params{}.add(id)));
+}
+
+}  // namespace pq::store

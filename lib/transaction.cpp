@@ -1,0 +1,133 @@
+#include <libpq-fe.h>
+
+#include <cstring>
+
+#include "pq/error.hpp"
+#include "transaction_access.hpp"
+
+namespace pq {
+
+struct Transaction::Impl {
+  Impl(std::shared_ptr<detail::Shared> owner, detail::Pool::Lease borrowed)
+      : shared(std::move(owner)), lease(std::move(borrowed)) {}
+  std::shared_ptr<detail::Shared> shared;  // declared first: the lease goes back before the pool can go
+  detail::Pool::Lease lease;
+  bool active = true;
+};
+
+// --- Result ---------------------------------------------------------------------------------------------
+
+auto Result::rows() const noexcept -> int { return result_ ? PQntuples(result_.get()) : 0; }
+
+auto Result::columns() const noexcept -> int { return result_ ? PQnfields(result_.get()) : 0; }
+
+auto Result::column_name(int column) const -> std::string_view {
+  check(0, column);
+  return PQfname(result_.get(), column);
+}
+
+void Result::check(int row, int column) const {
+  if (column < 0 || column >= columns() || row < 0 || (row >= rows() && rows() > 0)) {
+    throw UsageError("row " + std::to_string(row) + ", column " + std::to_string(column) +
+                     " is outside the result (" + std::to_string(rows()) + " rows, " +
+                     std::to_string(columns()) + " columns)");
+  }
+}
+
+auto Result::is_null(int row, int column) const -> bool {
+  check(row, column);
+  return PQgetisnull(result_.get(), row, column) != 0;
+}
+
+auto Result::value(int row, int column) const -> std::optional<std::string_view> {
+  if (is_null(row, column)) return std::nullopt;
+  return std::string_view(PQgetvalue(result_.get(), row, column),
+                          static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+auto Result::get(int row, int column) const -> std::string_view {
+  auto text = value(row, column);
+  if (!text) throw UsageError("column '" + std::string(column_name(column)) + "' is NULL");
+  return *text;
+}
+
+auto Result::affected_rows() const noexcept -> std::int64_t {
+  if (!result_) return 0;
+  const char* count = PQcmdTuples(result_.get());
+  return *count != 0 ? std::strtoll(count, nullptr, 10) : 0;
+}
+
+// --- Transaction ----------------------------------------------------------------------------------------
+
+Transaction::Transaction(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+Transaction::Transaction(Transaction&&) noexcept = default;
+
+auto Transaction::operator=(Transaction&& other) noexcept -> Transaction& {
+  if (this != &other) {
+    rollback();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+Transaction::~Transaction() { rollback(); }
+
+auto Transaction::active() const noexcept -> bool { return impl_ && impl_->active; }
+
+auto Transaction::exec(std::string_view sql, std::initializer_list<Param> params) -> Result {
+  return exec(sql, std::span<const Param>(params.begin(), params.size()));
+}
+
+auto Transaction::exec(std::string_view sql, std::span<const Param> params) -> Result {
+  pg::Params values;
+  for (const auto& param : params) values.add(param.value());
+  return detail::TransactionAccess::wrap(
+      detail::TransactionAccess::session(*this).exec(sql, values, pg::Format::text));
+}
+
+void Transaction::commit() {
+  auto& session = detail::TransactionAccess::session(*this);
+  impl_->active = false;
+  if (session.aborted()) {
+    session.exec_script("ROLLBACK", "rollback");
+    throw Error("commit: the transaction was aborted by an earlier error and has been rolled back", "25P02");
+  }
+  session.exec_script("COMMIT", "commit");
+}
+
+void Transaction::rollback() {
+  if (!active()) return;
+  impl_->active = false;
+  try {
+    impl_->lease->exec_script("ROLLBACK", "rollback");
+  } catch (const Error&) {
+    // The session is broken or still inside a transaction: the pool drops it instead of reusing it.
+  }
+}
+
+namespace detail {
+
+auto TransactionAccess::begin(const std::shared_ptr<Shared>& shared) -> Transaction {
+  auto lease = shared->pool.acquire();
+  lease->exec_script("BEGIN", "begin");
+  return Transaction(std::make_unique<Transaction::Impl>(shared, std::move(lease)));
+}
+
+auto TransactionAccess::session(Transaction& tx) -> pg::Session& {
+  if (!tx.active()) throw UsageError("the transaction has already been committed or rolled back");
+  return *tx.impl_->lease;
+}
+
+auto TransactionAccess::shared(Transaction& tx) -> Shared& {
+  if (!tx.impl_) throw UsageError("the transaction has been moved from");
+  return *tx.impl_->shared;
+}
+
+auto TransactionAccess::wrap(pg::Result result) -> Result {
+  Result out;
+  out.result_ = std::shared_ptr<pg_result>(result.release(), PQclear);
+  return out;
+}
+
+}  // namespace detail
+}  // namespace pq

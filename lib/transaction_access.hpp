@@ -1,0 +1,22 @@
+// pq's own access to a Transaction's session, kept out of the public header.
+#pragma once
+
+#include <memory>
+
+#include "pg/result.hpp"
+#include "pg/session.hpp"
+#include "pool.hpp"
+#include "pq/transaction.hpp"
+
+namespace pq::detail {
+
+struct TransactionAccess {
+  static auto begin(const std::shared_ptr<Shared>& shared) -> Transaction;
+  /// The session of an active transaction; throws pq::UsageError once it has ended.
+  static auto session(Transaction& tx) -> pg::Session&;
+  /// The pq::PQ the transaction was begun on.
+  static auto shared(Transaction& tx) -> Shared&;
+  static auto wrap(pg::Result result) -> Result;
+};
+
+}  // namespace pq::detail

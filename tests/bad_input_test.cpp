@@ -1,0 +1,86 @@
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+auto job_count(pq::PQ& pq) -> std::string {
+  return test::scalar(pq, "select count(*) from \"" + pq.options().schema + "\".jobs");
+}
+
+}  // namespace
+
+TEST_SUITE("bad input") {
+  TEST_CASE("malformed JSON is rejected with its position and nothing is written") {
+    auto pq = test::fresh();
+    auto q = pq["bad"];
+    CHECK_THROWS_WITH_AS(q.put(R"({"kind": Cox})"), doctest::Contains("offset 9"), pq::JsonError);
+    CHECK_THROWS_AS(q.put(""), pq::JsonError);
+    CHECK_THROWS_WITH_AS(q.put_many(std::vector<std::string>{"1", "2", "[3,"}), doctest::Contains("job 2"),
+                         pq::JsonError);
+    CHECK_THROWS_AS(q.update(1, "{"), pq::JsonError);
+    CHECK(job_count(pq) == "0");
+  }
+
+  TEST_CASE("queue names must be 1..128 bytes without NUL") {
+    auto pq = test::fresh();
+    CHECK_THROWS_WITH_AS(pq[""], "queue name is empty", pq::UsageError);
+    CHECK_THROWS_WITH_AS(pq[std::string(129, 'x')], "queue name is 129 bytes long; the limit is 128",
+                         pq::UsageError);
+    CHECK_THROWS_WITH_AS(pq[std::string("a\0b", 3)], "queue name contains a NUL byte", pq::UsageError);
+    CHECK_THROWS_WITH_AS(pq["\xff\xfe"], "queue name is not valid UTF-8", pq::UsageError);
+  }
+
+  TEST_CASE("absurd options are clear errors") {
+    auto pq = test::fresh();
+    auto q = pq["opts"];
+    CHECK_THROWS_WITH_AS(q.put("1", {.priority = 40000}), "priority 40000 is out of range [-32768, 32767]",
+                         pq::UsageError);
+    CHECK_THROWS_WITH_AS(q.put("1", {.priority = -40000}), "priority -40000 is out of range [-32768, 32767]",
+                         pq::UsageError);
+    CHECK_THROWS_WITH_AS(q.put("1", {.max_attempts = 0}), "max_attempts is 0; a job needs at least 1 attempt",
+                         pq::UsageError);
+    CHECK_THROWS_WITH_AS(q.put_many(std::vector<std::string>{"1"}, {.max_attempts = -3}),
+                         doctest::Contains("max_attempts is -3"), pq::UsageError);
+    CHECK_THROWS_WITH_AS(q.put("1", {.kind = std::string(200, 'k')}), doctest::Contains("kind name is 200"),
+                         pq::UsageError);
+    CHECK_THROWS_WITH_AS((pq::PQ{test::server().url(), {.schema = ""}}), "schema name is empty",
+                         pq::UsageError);
+    CHECK_THROWS_WITH_AS((pq::PQ{test::server().url(), {.schema = std::string(59, 's')}}),
+                         "schema name is 59 bytes long; the limit is 58", pq::UsageError);
+    CHECK_THROWS_AS((pq::PQ{test::server().url(), {.max_connections = 0}}), pq::UsageError);
+    CHECK_THROWS_AS((pq::PQ{test::server().url(), {.poll_interval = std::chrono::milliseconds(-1)}}),
+                    pq::UsageError);
+    CHECK(job_count(pq) == "0");
+  }
+
+  TEST_CASE("payloads over the limit are rejected before any SQL") {
+    auto pq = test::fresh({.max_payload = 64});
+    auto q = pq["big"];
+    std::string big = "\"" + std::string(100, 'x') + "\"";
+    CHECK_THROWS_WITH_AS(q.put(big), doctest::Contains("job data is 102 bytes; the limit is 64"), pq::UsageError);
+    CHECK(job_count(pq) == "0");
+  }
+
+  TEST_CASE("a schema that was never created gives an error that says what to do") {
+    pq::PQ pq{test::server().url(), {.schema = pq::testing::unique_name("missing")}};
+    CHECK(pq.schema_version() == 0);
+    CHECK_THROWS_WITH_AS(pq["q"].put("1"), doctest::Contains("pq migrate"), pq::Error);
+  }
+
+  TEST_CASE("an unreachable database is a connection error that names no password") {
+    pq::PQ pq{"postgresql://someone:sentinel-secret@127.0.0.1:1/nowhere?connect_timeout=2"};
+    try {
+      pq["q"].put("1");
+      FAIL("no exception");
+    } catch (const pq::Error& error) {
+      CHECK(error.connection_lost());
+      CHECK(error.retryable());
+      std::string message = error.what();
+      CHECK(message.find("sentinel-secret") == std::string::npos);
+      CHECK(message.find("cannot connect to database \"nowhere\" as \"someone\" at 127.0.0.1:1") !=
+            std::string::npos);
+    }
+    CHECK(pq.describe().find("sentinel-secret") == std::string::npos);
+  }
+}

@@ -1,0 +1,49 @@
+#include <string>
+
+#include "support.hpp"
+
+TEST_SUITE("json") {
+  TEST_CASE("valid documents pass") {
+    for (const char* text : {R"({"kind":"Cox"})", "[]", "{}", "1", "-0.5e10", "\"text\"", "true", "null",
+                             R"({"a":[1,2,{"b":null}],"c":"\u00e9\ud83d\ude00"})",
+                             "123456789012345678901234567890", "1e400", " \n{ \"a\" : 1 } \n"}) {
+      CAPTURE(text);
+      CHECK_NOTHROW(pq::validate_json(text));
+    }
+  }
+
+  TEST_CASE("malformed documents name the offset, line and column") {
+    CHECK_THROWS_WITH_AS(pq::validate_json(R"({"a":1,})"), doctest::Contains("offset 7 (line 1, column 8)"),
+                         pq::JsonError);
+    CHECK_THROWS_WITH_AS(pq::validate_json("{\n  \"a\": tru\n}"), doctest::Contains("line 2, column 8"),
+                         pq::JsonError);
+    try {
+      pq::validate_json(R"([1, 2, x])");
+      FAIL("no exception");
+    } catch (const pq::JsonError& error) {
+      CHECK(error.offset() == 7);
+      CHECK(error.sqlstate() == "22P02");
+      CHECK(std::string(error.what()).find("near 'x]'") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("every kind of malformed input is rejected") {
+    for (const char* text : {"", "   ", "{", "[1,2", R"({"a")", R"({"a":})", "[1 2]", R"("unclosed)", "01",
+                             "1.", "-", "tru", "nul", "[1]]", "{} {}", R"({"a":1}x)", R"(["\x"])",
+                             R"({'a':1})", "[.5]", "+1", R"(["\ud800"])"}) {
+      CAPTURE(text);
+      CHECK_THROWS_AS(pq::validate_json(text), pq::JsonError);
+    }
+  }
+
+  TEST_CASE("what jsonb cannot store is rejected up front") {
+    CHECK_THROWS_WITH_AS(pq::validate_json(std::string("{\"a\":\"x\0y\"}", 11)),
+                         doctest::Contains("NUL byte"), pq::JsonError);
+    CHECK_THROWS_WITH_AS(pq::validate_json(R"({"a":"x\u0000y"})"), doctest::Contains("\\u0000"),
+                         pq::JsonError);
+    CHECK_THROWS_WITH_AS(pq::validate_json(R"({"a\u0000":1})"), doctest::Contains("\\u0000"), pq::JsonError);
+    CHECK_THROWS_WITH_AS(pq::validate_json("[\"\xC3\x28\"]"), doctest::Contains("offset 2"), pq::JsonError);
+    CHECK_THROWS_WITH_AS(pq::validate_json("[\"\xC3\x28\"]"), doctest::Contains("invalid UTF-8"),
+                         pq::JsonError);
+  }
+}

@@ -1,0 +1,48 @@
+// One PostgreSQL server for the whole run of this test program, then the doctest suites.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <iostream>
+#include <memory>
+
+#include "support.hpp"
+
+namespace {
+std::unique_ptr<pq::testing::TempPostgres> the_server;
+}
+
+namespace test {
+
+auto server() -> pq::testing::TempPostgres& { return *the_server; }
+
+auto fresh(pq::ConnectionOptions options) -> pq::PQ {
+  options.schema = pq::testing::unique_name("t");
+  pq::PQ pq{server().url(), options};
+  pq.create();
+  return pq;
+}
+
+auto scalar(pq::PQ& pq, const std::string& sql) -> std::string {
+  auto tx = pq.begin();
+  auto result = tx.exec(sql);
+  std::string value(result.get(0, 0));
+  tx.commit();
+  return value;
+}
+
+}  // namespace test
+
+auto main(int argc, char** argv) -> int {
+  doctest::Context context(argc, argv);
+  if (context.shouldExit()) return context.run();
+  try {
+    the_server = std::make_unique<pq::testing::TempPostgres>();
+  } catch (const std::exception& error) {
+    // A suite that cannot reach its server fails; it never skips.
+    std::cerr << "cannot start the test server: " << error.what() << "\n";
+    return 1;
+  }
+  int result = context.run();
+  the_server.reset();
+  return result;
+}
