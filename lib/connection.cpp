@@ -64,6 +64,8 @@ auto PQ::job(std::int64_t id) -> std::optional<Job> {
   return detail::with_session(*shared_, [&](pg::Session& session) { return store::job(session, id); });
 }
 
+auto PQ::registry() const noexcept -> Registry& { return shared_->registry; }
+
 auto PQ::options() const noexcept -> const ConnectionOptions& { return shared_->pool.options(); }
 
 auto PQ::describe() const -> std::string { return pg::describe_conninfo(shared_->pool.conninfo()); }

@@ -12,6 +12,7 @@
 #include "pg/statements.hpp"
 #include "pq/connection.hpp"
 #include "pq/error.hpp"
+#include "pq/task.hpp"
 
 namespace pq::detail {
 
@@ -66,6 +67,7 @@ class Pool {
 struct Shared {
   Shared(std::string conninfo, ConnectionOptions options) : pool(std::move(conninfo), std::move(options)) {}
   Pool pool;
+  Registry registry;  // the tasks registered through this pq::PQ's queues
 };
 
 /// Runs `fn(session)` on a pooled session; a lost connection also discards the idle sessions, which the

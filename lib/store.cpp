@@ -29,26 +29,6 @@ void add_options(pg::Params& params, const PutOptions& options) {
   add_when(params, options.expected_at);
 }
 
-// A text[] literal: every element double-quoted, with backslash and double quote escaped.
-auto text_array(std::span<const std::string> items) -> std::string {
-  std::size_t length = 2;
-  for (const auto& item : items) length += item.size() + 3;
-  std::string out;
-  out.reserve(length + length / 8);
-  out += '{';
-  for (const auto& item : items) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : item) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 auto ids(const pg::Result& result) -> std::vector<std::int64_t> {
   std::vector<std::int64_t> out;
   out.reserve(static_cast<std::size_t>(result.rows()));
@@ -87,7 +67,7 @@ auto put_many(pg::Session& session, std::string_view queue, std::span<const std:
               const PutOptions& options) -> std::vector<std::int64_t> {
   if (data.empty()) return {};
   auto params = put_params(queue, options);
-  params.add(text_array(data));
+  params.add(pg::text_array(data));
   add_options(params, options);
   return ids(session.run(sql::queue_put_many, params));
 }

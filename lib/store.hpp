@@ -41,3 +41,53 @@ auto update(pg::Session& session, std::string_view queue, std::int64_t id, std::
 auto job(pg::Session& session, std::int64_t id) -> std::optional<Job>;
 
 }  // namespace pq::store
+
+namespace pq::store {
+
+// queue/ — the worker's statements. Each takes parallel arrays: job ids and the attempts the worker holds.
+struct Held {
+  std::vector<std::int64_t> ids;
+  std::vector<int> attempts;
+  void add(std::int64_t id, int attempt) {
+    ids.push_back(id);
+    attempts.push_back(attempt);
+  }
+  [[nodiscard]] auto empty() const noexcept -> bool { return ids.empty(); }
+};
+
+auto complete_many(pg::Session& session, const Held& jobs, std::string_view worker) -> std::vector<std::int64_t>;
+auto retry_many(pg::Session& session, const Held& jobs, std::span<const std::int64_t> delays_us,
+                std::span<const std::string> errors, std::string_view worker) -> std::vector<std::int64_t>;
+auto fail_many(pg::Session& session, const Held& jobs, std::span<const std::string> errors,
+               std::string_view worker) -> std::vector<std::int64_t>;
+auto release_many(pg::Session& session, const Held& jobs, std::string_view worker) -> std::vector<std::int64_t>;
+
+struct Heartbeat {
+  std::int64_t id = 0;
+  bool cancel_requested = false;
+};
+auto heartbeat(pg::Session& session, const Held& jobs, std::string_view worker, std::chrono::microseconds lease)
+    -> std::vector<Heartbeat>;
+auto lock_running(pg::Session& session, std::int64_t id, int attempt, std::string_view worker) -> bool;
+void limit_transaction(pg::Session& session, std::chrono::milliseconds idle_timeout);
+
+// maintenance/
+struct Promoted {
+  std::string queue;
+  std::int64_t count = 0;
+};
+auto promote_due(pg::Session& session, int batch) -> std::vector<Promoted>;
+
+struct Rescued {
+  std::int64_t id = 0;
+  std::string queue;
+  JobState state = JobState::scheduled;
+  int attempt = 0;
+};
+auto rescue_expired(pg::Session& session, int batch) -> std::vector<Rescued>;
+auto prune_finished(pg::Session& session, std::chrono::microseconds retention,
+                    std::chrono::microseconds failed_retention, int batch) -> std::int64_t;
+auto leader_elect(pg::Session& session, std::string_view holder, std::chrono::microseconds ttl) -> bool;
+void leader_resign(pg::Session& session, std::string_view holder);
+
+}  // namespace pq::store

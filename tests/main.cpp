@@ -30,6 +30,14 @@ auto scalar(pq::PQ& pq, const std::string& sql) -> std::string {
   return value;
 }
 
+auto burst(std::vector<std::string> queues, LogCapture& log, int concurrency) -> pq::WorkerOptions {
+  return {.queues = std::move(queues),
+          .concurrency = concurrency,
+          .burst = true,
+          .handle_signals = false,
+          .log = log.sink()};
+}
+
 }  // namespace test
 
 auto main(int argc, char** argv) -> int {

@@ -4,8 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "pq/pq.hpp"
 #include "pq/testing.hpp"
@@ -31,5 +33,38 @@ auto wait_until(Condition condition, std::chrono::milliseconds timeout = std::ch
 
 /// The first value of a one-row query, as text, run in its own transaction.
 auto scalar(pq::PQ& pq, const std::string& sql) -> std::string;
+
+}  // namespace test
+
+namespace test {
+
+/// Collects a service's log lines, for tests that assert on them.
+class LogCapture {
+ public:
+  auto sink() -> pq::LogSink {
+    return [this](pq::LogLevel, std::string_view line) {
+      std::lock_guard lock(mutex_);
+      lines_.emplace_back(line);
+    };
+  }
+  auto contains(std::string_view text) const -> bool {
+    std::lock_guard lock(mutex_);
+    for (const auto& line : lines_) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+  auto lines() const -> std::vector<std::string> {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+/// Options for a worker that works `queues` until they are empty, logging into `log`.
+auto burst(std::vector<std::string> queues, LogCapture& log, int concurrency = 4) -> pq::WorkerOptions;
 
 }  // namespace test

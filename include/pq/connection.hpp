@@ -14,6 +14,7 @@
 namespace pq {
 
 class Queue;
+class Registry;
 class Transaction;
 
 namespace detail {
@@ -60,6 +61,9 @@ class PQ {
 
   /// Begins a transaction on a pooled connection.
   auto begin() -> Transaction;
+
+  /// The tasks registered through this PQ's queues (pq::Queue::task), which a pq::Worker runs.
+  [[nodiscard]] auto registry() const noexcept -> Registry&;
 
   /// One job by id, in any queue and state.
   auto job(std::int64_t id) -> std::optional<Job>;

@@ -16,6 +16,13 @@
 namespace pq {
 
 class Transaction;
+struct TaskOptions;
+template <class F, class Args>
+class Task;
+namespace detail {
+template <class F>
+struct task_args;
+}
 namespace detail {
 struct Shared;
 }
@@ -93,6 +100,13 @@ class Queue {
   auto clear() -> std::int64_t;
   /// Replaces a job's data while it is still waiting; false when it is not (taken, finished, other queue).
   auto update(std::int64_t id, std::string_view json) -> bool;
+
+  /// Registers a typed handler for jobs of this queue with kind `name` and returns a pq::Task to call or
+  /// push it (defined in pq/task.hpp). Throws pq::UsageError when the name is taken in this queue.
+  template <class F>
+  auto task(std::string_view name, F fn, TaskOptions options) -> Task<F, typename detail::task_args<F>::type>;
+  template <class F>
+  auto task(std::string_view name, F fn) -> Task<F, typename detail::task_args<F>::type>;
 
   /// `for (pq::Job& job : queue)`: blocks forever between jobs.
   auto begin() -> JobIterator { return {this, forever}; }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,5 +44,11 @@ class Params {
   std::deque<std::string> storage_;  // a deque never moves its strings, so the pointers stay valid
   std::vector<const char*> values_;
 };
+
+/// A text[] literal: every element double-quoted, backslash and double quote escaped.
+auto text_array(std::span<const std::string> items) -> std::string;
+/// A bigint[] / integer[] literal.
+auto integer_array(std::span<const std::int64_t> items) -> std::string;
+auto integer_array(std::span<const int> items) -> std::string;
 
 }  // namespace pq::pg

@@ -1,0 +1,142 @@
+// Handlers written in any language: each job runs `/bin/sh -c COMMAND` with the job's data on stdin.
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pq/error.hpp"
+#include "pq/worker.hpp"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere
+
+namespace pq {
+namespace {
+
+constexpr std::size_t kStderrTail = 2000;
+
+// Descriptors closed on every path, including exceptions.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) noexcept : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(const Fd&) = delete;
+  auto operator=(const Fd&) -> Fd& = delete;
+  void reset() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  [[nodiscard]] auto get() const noexcept -> int { return fd_; }
+
+ private:
+  int fd_;
+};
+
+auto environment(const Job& job) -> std::vector<std::string> {
+  std::vector<std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string_view text(*entry);
+    if (text.starts_with("PQ_JOB_ID=") || text.starts_with("PQ_JOB_ATTEMPT=") || text.starts_with("PQ_QUEUE=")) {
+      continue;
+    }
+    env.emplace_back(text);
+  }
+  env.push_back(fmt::format("PQ_JOB_ID={}", job.id));
+  env.push_back(fmt::format("PQ_JOB_ATTEMPT={}", job.attempt));
+  env.push_back("PQ_QUEUE=" + job.queue);
+  return env;
+}
+
+auto describe_status(int status, const std::string& err) -> std::string {
+  std::string reason = WIFEXITED(status)     ? fmt::format("exited with status {}", WEXITSTATUS(status))
+                       : WIFSIGNALED(status) ? fmt::format("killed by signal {}", WTERMSIG(status))
+                                             : fmt::format("ended with wait status {}", status);
+  auto text = err;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text.empty() ? reason : fmt::format("{}: {}", reason, text);
+}
+
+void run_command(const std::string& command, Context& context) {
+  const auto& job = context.job();
+  std::array<int, 2> input{};  // a socket pair, so a write to a command that closed its stdin is EPIPE, not SIGPIPE
+  std::array<int, 2> errors{};
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, input.data()) != 0) throw Error("socketpair() failed");
+  Fd input_parent(input[0]), input_child(input[1]);
+  if (::pipe2(errors.data(), O_CLOEXEC) != 0) throw Error("pipe() failed");
+  Fd errors_parent(errors[0]), errors_child(errors[1]);
+
+  auto env_strings = environment(job);
+  std::vector<char*> env;
+  for (auto& entry : env_strings) env.push_back(entry.data());
+  env.push_back(nullptr);
+  std::array<const char*, 4> argv{"/bin/sh", "-c", command.c_str(), nullptr};
+
+  pid_t pid = ::fork();
+  if (pid < 0) throw Error(fmt::format("fork() failed: {}", std::strerror(errno)));
+  if (pid == 0) {
+    ::setpgid(0, 0);  // its own process group, so the whole tree can be killed at once
+    ::dup2(input_child.get(), STDIN_FILENO);
+    ::dup2(errors_child.get(), STDERR_FILENO);
+    ::execve(argv[0], const_cast<char* const*>(argv.data()), env.data());
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);
+  input_child.reset();
+  errors_child.reset();
+
+  std::string_view to_write = job.data;
+  std::string err;
+  bool killed = false;
+  std::array<char, 4096> buffer{};
+  for (bool reading = true; reading;) {
+    if (!killed && context.stop_requested()) {
+      ::kill(-pid, SIGKILL);
+      killed = true;
+    }
+    std::array<pollfd, 2> fds{pollfd{errors_parent.get(), POLLIN, 0},
+                              pollfd{input_parent.get(), static_cast<short>(to_write.empty() ? 0 : POLLOUT), 0}};
+    int ready = ::poll(fds.data(), input_parent.get() >= 0 ? 2 : 1, 100);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    if (input_parent.get() >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+      auto sent = ::send(input_parent.get(), to_write.data(), to_write.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent > 0) to_write.remove_prefix(static_cast<std::size_t>(sent));
+      if (sent < 0 && errno != EAGAIN && errno != EINTR) to_write = {};  // it does not want its input
+      if (to_write.empty()) input_parent.reset();
+    }
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      auto got = ::read(errors_parent.get(), buffer.data(), buffer.size());
+      if (got > 0) {
+        err.append(buffer.data(), static_cast<std::size_t>(got));
+        if (err.size() > 2 * kStderrTail) err.erase(0, err.size() - kStderrTail);
+      } else if (got == 0 || errno != EINTR) {
+        reading = false;  // stderr closed: the command (and anything holding its stderr) has ended
+      }
+    }
+  }
+  if (err.size() > kStderrTail) err.erase(0, err.size() - kStderrTail);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (killed) throw std::runtime_error(describe_status(status, "stopped (timeout, cancel or shutdown); " + err));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error(describe_status(status, err));
+}
+
+}  // namespace
+
+auto exec_handler(std::string queue, std::string kind, std::string command, TaskOptions options) -> TaskHandler {
+  if (command.empty()) throw UsageError(fmt::format("the command for kind '{}' is empty", kind));
+  return TaskHandler{std::move(queue), std::move(kind), options,
+                     [command = std::move(command)](Context& context) { run_command(command, context); }};
+}
+
+}  // namespace pq

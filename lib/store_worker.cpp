@@ -1,0 +1,97 @@
+// The worker's and the maintenance services' statements (see store.hpp).
+#include "store.hpp"
+
+namespace pq::store {
+namespace {
+
+auto held_params(const Held& jobs) -> pg::Params {
+  pg::Params params;
+  params.add(pg::integer_array(jobs.ids)).add(pg::integer_array(jobs.attempts));
+  return params;
+}
+
+auto first_column_ids(const pg::Result& result) -> std::vector<std::int64_t> {
+  std::vector<std::int64_t> out;
+  out.reserve(static_cast<std::size_t>(result.rows()));
+  for (int row = 0; row < result.rows(); ++row) out.push_back(result.i64(row, 0));
+  return out;
+}
+
+}  // namespace
+
+auto complete_many(pg::Session& session, const Held& jobs, std::string_view worker) -> std::vector<std::int64_t> {
+  if (jobs.empty()) return {};
+  return first_column_ids(session.run(sql::queue_complete_many, held_params(jobs).add(worker)));
+}
+
+auto retry_many(pg::Session& session, const Held& jobs, std::span<const std::int64_t> delays_us,
+                std::span<const std::string> errors, std::string_view worker) -> std::vector<std::int64_t> {
+  if (jobs.empty()) return {};
+  auto params = held_params(jobs);
+  params.add(pg::integer_array(delays_us)).add(pg::text_array(errors)).add(worker);
+  return first_column_ids(session.run(sql::queue_retry_many, params));
+}
+
+auto fail_many(pg::Session& session, const Held& jobs, std::span<const std::string> errors,
+               std::string_view worker) -> std::vector<std::int64_t> {
+  if (jobs.empty()) return {};
+  auto params = held_params(jobs);
+  params.add(pg::text_array(errors)).add(worker);
+  return first_column_ids(session.run(sql::queue_fail_many, params));
+}
+
+auto release_many(pg::Session& session, const Held& jobs, std::string_view worker) -> std::vector<std::int64_t> {
+  if (jobs.empty()) return {};
+  return first_column_ids(session.run(sql::queue_release_many, held_params(jobs).add(worker)));
+}
+
+auto heartbeat(pg::Session& session, const Held& jobs, std::string_view worker, std::chrono::microseconds lease)
+    -> std::vector<Heartbeat> {
+  if (jobs.empty()) return {};
+  auto result = session.run(sql::queue_heartbeat, held_params(jobs).add(worker).add(lease));
+  std::vector<Heartbeat> out;
+  for (int row = 0; row < result.rows(); ++row) out.push_back({result.i64(row, 0), result.boolean(row, 1)});
+  return out;
+}
+
+auto lock_running(pg::Session& session, std::int64_t id, int attempt, std::string_view worker) -> bool {
+  return session.run(sql::queue_lock_running, pg::Params{}.add(id).add(attempt).add(worker)).rows() == 1;
+}
+
+void limit_transaction(pg::Session& session, std::chrono::milliseconds idle_timeout) {
+  session.run(sql::queue_limit_transaction, pg::Params{}.add(std::int64_t{idle_timeout.count()}));
+}
+
+auto promote_due(pg::Session& session, int batch) -> std::vector<Promoted> {
+  auto result = session.run(sql::maintenance_promote_due, pg::Params{}.add(batch));
+  std::vector<Promoted> out;
+  for (int row = 0; row < result.rows(); ++row) out.push_back({std::string(result.text(row, 0)), result.i64(row, 1)});
+  return out;
+}
+
+auto rescue_expired(pg::Session& session, int batch) -> std::vector<Rescued> {
+  auto result = session.run(sql::maintenance_rescue_expired, pg::Params{}.add(batch));
+  std::vector<Rescued> out;
+  for (int row = 0; row < result.rows(); ++row) {
+    out.push_back({result.i64(row, 0), std::string(result.text(row, 1)), parse_job_state(result.text(row, 2)),
+                   static_cast<int>(result.i64(row, 3))});
+  }
+  return out;
+}
+
+auto prune_finished(pg::Session& session, std::chrono::microseconds retention,
+                    std::chrono::microseconds failed_retention, int batch) -> std::int64_t {
+  return session.run(sql::maintenance_prune_finished,
+                     pg::Params{}.add(retention).add(failed_retention).add(batch))
+      .affected_rows();
+}
+
+auto leader_elect(pg::Session& session, std::string_view holder, std::chrono::microseconds ttl) -> bool {
+  return session.run(sql::maintenance_leader_elect, pg::Params{}.add(holder).add(ttl)).rows() == 1;
+}
+
+void leader_resign(pg::Session& session, std::string_view holder) {
+  session.run(sql::maintenance_leader_resign, pg::Params{}.add(holder));
+}
+
+}  // namespace pq::store

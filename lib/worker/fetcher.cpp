@@ -1,0 +1,150 @@
+// The fetcher: LISTENs on its own session and claims as many jobs as the worker has free slots, one queue
+// after another, in one statement per queue. When its queues run dry it promotes their due jobs and sleeps
+// until a notification, a free slot, the next due job or the poll interval.
+#include <algorithm>
+
+#include "pg/statements.hpp"
+#include "pool.hpp"
+#include "pq/error.hpp"
+#include "state.hpp"
+#include "store.hpp"
+#include "wait.hpp"
+
+namespace pq::worker {
+namespace {
+
+constexpr auto kReconnectMin = std::chrono::milliseconds(100);
+constexpr auto kReconnectMax = std::chrono::milliseconds(5000);
+
+class Fetcher {
+ public:
+  explicit Fetcher(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+
+  void run() {
+    auto backoff = kReconnectMin;
+    bool claim_now = true;
+    while (!shared_->stopping) {
+      try {
+        if (!session_) {
+          connect();
+          claim_now = true;  // catch up on whatever was put while we were not listening
+          backoff = kReconnectMin;
+        }
+        std::optional<std::chrono::microseconds> next_due;
+        if (claim_now) {
+          claim_now = false;
+          auto round = claim_round();
+          if (round.full) {
+            claim_now = true;  // there may be more: claim again as soon as a slot frees
+          } else if (round.claimed == 0) {
+            auto promoted = promote(next_due);
+            if (promoted > 0) {
+              claim_now = true;
+              continue;
+            }
+            if (shared_->options.burst && settled()) return;
+          }
+        }
+        claim_now = sleep(next_due) || claim_now;
+      } catch (const Error& error) {
+        session_.reset();
+        shared_->log(LogLevel::warning, "fetcher: {}; reconnecting in {} ms", error.what(), backoff.count());
+        shared_->wake_fetcher.wait_for(detail::jittered(backoff));
+        shared_->wake_fetcher.drain();
+        backoff = std::min(backoff * 2, kReconnectMax);
+      }
+    }
+  }
+
+ private:
+  struct Round {
+    std::size_t claimed = 0;
+    bool full = false;  // every free slot was filled
+  };
+
+  void connect() {
+    session_ = shared_->pq.shared()->pool.open();
+    if (store::schema_installed(*session_) ? store::schema_version(*session_) < PQ::latest_schema_version() : true) {
+      throw Error(fmt::format("schema \"{}\" is not installed or outdated: call pq::PQ::create() or run `pq migrate`",
+                              shared_->pq.options().schema));
+    }
+    if (shared_->pq.options().listen) session_->listen(session_->statements().channel());
+  }
+
+  auto free_slots() -> int {
+    std::lock_guard lock(shared_->mutex);
+    return shared_->options.concurrency - static_cast<int>(shared_->in_hand());
+  }
+
+  auto settled() -> bool {
+    std::lock_guard lock(shared_->mutex);
+    return shared_->settled();
+  }
+
+  auto claim_round() -> Round {
+    const int free = free_slots();
+    if (free <= 0) return {0, true};
+    int wanted = free;
+    const auto lease = std::chrono::duration_cast<std::chrono::microseconds>(shared_->options.lease);
+    const auto& queues = shared_->queues;
+    // Start with a different queue each round, so that a busy queue cannot starve the others.
+    for (std::size_t i = 0; i < queues.size() && wanted > 0; ++i) {
+      const auto& queue = queues[(start_ + i) % queues.size()];
+      auto jobs = store::claim(*session_, queue, wanted, lease, shared_->options.id);
+      if (jobs.empty()) continue;
+      wanted -= static_cast<int>(jobs.size());
+      dispatch(std::move(jobs));
+    }
+    start_ = (start_ + 1) % queues.size();
+    return {static_cast<std::size_t>(free - wanted), wanted == 0};
+  }
+
+  void dispatch(std::vector<Job> jobs) {
+    shared_->counters.claimed += static_cast<std::int64_t>(jobs.size());
+    std::lock_guard lock(shared_->mutex);
+    for (auto& job : jobs) {
+      auto running = std::make_shared<RunningJob>();
+      running->handler = shared_->pq.registry().find(job.queue, job.kind);
+      running->job = std::move(job);
+      shared_->ready.push_back(std::move(running));
+    }
+    shared_->work_ready.notify_all();
+  }
+
+  auto promote(std::optional<std::chrono::microseconds>& next_due) -> std::int64_t {
+    std::int64_t promoted = 0;
+    for (const auto& queue : shared_->queues) {
+      auto promotion = store::promote_queue(*session_, queue);
+      promoted += promotion.promoted;
+      if (promotion.next_due_in && (!next_due || *promotion.next_due_in < *next_due)) {
+        next_due = promotion.next_due_in;
+      }
+    }
+    return promoted;
+  }
+
+  // Returns whether to claim when it wakes: a notification for one of our queues, a freed slot, the poll.
+  auto sleep(std::optional<std::chrono::microseconds> next_due) -> bool {
+    auto until = detail::SteadyClock::now() + detail::jittered(shared_->pq.options().poll_interval);
+    if (next_due) until = std::min(until, detail::SteadyClock::now() + *next_due);
+    auto wake = session_->wait(until, shared_->wake_fetcher.fd());
+    if (wake.woken) {
+      shared_->wake_fetcher.drain();
+      return true;
+    }
+    if (wake.payloads.empty()) return true;  // the poll interval or the next due job
+    return std::any_of(wake.payloads.begin(), wake.payloads.end(), [&](const std::string& payload) {
+      return std::find(shared_->queues.begin(), shared_->queues.end(), payload) != shared_->queues.end();
+    });
+  }
+
+  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<pg::Session> session_;
+  std::size_t start_ = 0;
+};
+
+}  // namespace
+
+void run_fetcher(const std::shared_ptr<Shared>& shared) { Fetcher(shared).run(); }
+
+}  // namespace pq::worker

@@ -1,0 +1,126 @@
+// pq-worker's main, also offered to applications that link their own handlers.
+#include <cxxopts.hpp>
+#include <fmt/core.h>
+
+#include <cmath>
+
+#include "pq/error.hpp"
+#include "pq/worker.hpp"
+
+namespace pq {
+namespace {
+
+constexpr int kUsage = 2;
+constexpr int kDatabase = 3;
+
+auto seconds(double value, const char* option) -> std::chrono::milliseconds {
+  if (!std::isfinite(value) || value < 0 || value > 1e9) {
+    throw UsageError(fmt::format("--{} must be a number of seconds between 0 and 1e9, got {}", option, value));
+  }
+  return std::chrono::milliseconds{static_cast<std::int64_t>(value * 1000)};
+}
+
+auto split(const std::string& list) -> std::vector<std::string> {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t comma = list.find(','); ; comma = list.find(',', start)) {
+    auto item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+auto options_spec(const char* program) -> cxxopts::Options {
+  cxxopts::Options options(program, "Runs the handlers of pq jobs: registered in the program, loaded from plugins, "
+                                    "or commands.\nExit status: 0 stopped cleanly, 2 usage error, 3 database error.");
+  options.add_options()
+      ("db", "connection string or URI (default: DATABASE_URL, else libpq's PG* variables)",
+       cxxopts::value<std::string>()->default_value(""))
+      ("schema", "schema holding pq's tables", cxxopts::value<std::string>()->default_value("pq"))
+      ("queues", "comma-separated queues to work (default: every queue with a handler)",
+       cxxopts::value<std::string>()->default_value(""))
+      ("concurrency", "jobs run at once", cxxopts::value<int>()->default_value("10"))
+      ("lease", "seconds a claimed job is leased; heartbeats renew it", cxxopts::value<double>()->default_value("30"))
+      ("grace", "seconds running jobs may finish at shutdown", cxxopts::value<double>()->default_value("30"))
+      ("plugin", "shared library whose PQ_PLUGIN registers tasks (repeatable)", cxxopts::value<std::vector<std::string>>())
+      ("exec", "KIND=COMMAND: run COMMAND under /bin/sh -c for jobs of KIND, JSON on stdin (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
+      ("timeout", "seconds an --exec command may run before its process group is killed",
+       cxxopts::value<double>()->default_value("1800"))
+      ("max-attempts", "attempts of an --exec job before it fails", cxxopts::value<int>()->default_value("25"))
+      ("retry-in", "fixed seconds between attempts of --exec jobs (default: exponential backoff)",
+       cxxopts::value<double>())
+      ("burst", "return once the queues have nothing available")
+      ("no-listen", "poll only, without LISTEN/NOTIFY (behind a transaction-pooling PgBouncer)")
+      ("no-prepare", "do not use named prepared statements (PgBouncer before 1.21)")
+      ("q,quiet", "log warnings and errors only")
+      ("v,verbose", "log debug events too")
+      ("h,help", "show this help");
+  return options;
+}
+
+}  // namespace
+
+auto worker_main(int argc, char** argv, Registry registry) -> int {
+  auto spec = options_spec(argc > 0 ? argv[0] : "pq-worker");
+  try {
+    auto args = spec.parse(argc, argv);
+    if (args.count("help") != 0U) {
+      fmt::print("{}", spec.help());
+      return 0;
+    }
+    if (!args.unmatched().empty()) throw UsageError(fmt::format("unexpected argument '{}'", args.unmatched().front()));
+    const auto level = args.count("verbose") != 0U ? LogLevel::debug
+                       : args.count("quiet") != 0U ? LogLevel::warning
+                                                   : LogLevel::info;
+    WorkerOptions options{
+        .queues = split(args["queues"].as<std::string>()),
+        .concurrency = args["concurrency"].as<int>(),
+        .lease = seconds(args["lease"].as<double>(), "lease"),
+        .shutdown_grace = seconds(args["grace"].as<double>(), "grace"),
+        .burst = args.count("burst") != 0U,
+        .handle_signals = true,
+        .id = {},
+        .log = stderr_log(level),
+    };
+    if (args.count("plugin") != 0U) {
+      for (const auto& path : args["plugin"].as<std::vector<std::string>>()) load_plugin(path, registry);
+    }
+    if (args.count("exec") != 0U) {
+      if (options.queues.empty()) throw UsageError("--exec needs --queues: the queues whose jobs the commands run");
+      TaskOptions task{.max_attempts = args["max-attempts"].as<int>(),
+                       .timeout = seconds(args["timeout"].as<double>(), "timeout")};
+      if (args.count("retry-in") != 0U) task.retry_in = seconds(args["retry-in"].as<double>(), "retry-in");
+      for (const auto& spec_text : args["exec"].as<std::vector<std::string>>()) {
+        auto equals = spec_text.find('=');
+        if (equals == 0 || equals == std::string::npos) {
+          throw UsageError(fmt::format("--exec expects KIND=COMMAND, got '{}'", spec_text));
+        }
+        for (const auto& queue : options.queues) {
+          registry.add(exec_handler(queue, spec_text.substr(0, equals), spec_text.substr(equals + 1), task));
+        }
+      }
+    }
+    PQ pq{args["db"].as<std::string>(),
+          {.schema = args["schema"].as<std::string>(),
+           .listen = args.count("no-listen") == 0U,
+           .prepare = args.count("no-prepare") == 0U}};
+    pq.registry().merge(registry);
+    Worker worker(pq, std::move(options));
+    worker.run();
+    return 0;
+  } catch (const cxxopts::exceptions::exception& error) {
+    fmt::print(stderr, "{}: {}\n", spec.program(), error.what());
+    return kUsage;
+  } catch (const UsageError& error) {
+    fmt::print(stderr, "{}: {}\n", spec.program(), error.what());
+    return kUsage;
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "{}: {}\n", spec.program(), error.what());
+    return kDatabase;
+  }
+}
+
+}  // namespace pq

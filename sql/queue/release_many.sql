@@ -1,0 +1,13 @@
+-- running → available for jobs a stopping worker could not finish within its grace period. The interrupted
+-- attempt does not count. Guarded like queue/complete_many; one NOTIFY per queue. Returns the ids released.
+WITH released AS (
+    UPDATE @schema@.jobs AS job
+    SET state = 'available', attempt = job.attempt - 1, lease_until = NULL, locked_by = NULL
+    FROM unnest($1::bigint[], $2::integer[]) AS stopped(id, attempt)
+    WHERE job.id = stopped.id AND job.attempt = stopped.attempt AND job.locked_by = $3::text
+      AND job.state = 'running'
+    RETURNING job.id, job.queue
+), notified AS (
+    SELECT pg_notify(@channel@, queue) FROM (SELECT DISTINCT queue FROM released) AS queues
+)
+SELECT released.id, (SELECT count(*) FROM notified) AS notified FROM released

@@ -1,0 +1,214 @@
+#include <atomic>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+auto sql(pq::PQ& pq, const std::string& statement) -> std::string {
+  return test::scalar(pq, statement);
+}
+
+auto jobs_table(pq::PQ& pq) -> std::string { return "\"" + pq.options().schema + "\".jobs"; }
+
+}  // namespace
+
+TEST_SUITE("worker") {
+  TEST_CASE("a burst worker runs every pushed job once and returns") {
+    auto pq = test::fresh();
+    std::mutex mutex;
+    std::multiset<int> seen;
+    auto record = pq["w"].task("record", [&](int n) {
+      std::lock_guard lock(mutex);
+      seen.insert(n);
+    });
+    for (int i = 0; i < 500; ++i) record.push(i);
+    test::LogCapture log;
+    pq::Worker worker(pq, test::burst({"w"}, log, 8));
+    worker.run();
+    CHECK(seen.size() == 500);
+    CHECK(std::set<int>(seen.begin(), seen.end()).size() == 500);
+    CHECK(worker.stats().completed == 500);
+    CHECK(worker.stats().claimed == 500);
+    CHECK(sql(pq, "select count(*) from " + jobs_table(pq) + " where state = 'completed'") == "500");
+    CHECK(log.contains("started"));
+    CHECK(log.contains("stopped: 500 claimed, 500 completed"));
+  }
+
+  TEST_CASE("a failing handler is retried with backoff; moving the clock runs it again") {
+    auto pq = test::fresh();
+    std::atomic<int> calls{0};
+    auto flaky = pq["r"].task("flaky", [&](const std::string& what) {
+      if (++calls == 1) throw std::runtime_error("first time fails: " + what);
+    });
+    auto id = flaky.push("x");
+    test::LogCapture log;
+    pq::Worker(pq, test::burst({"r"}, log)).run();
+    auto job = pq.job(id);
+    REQUIRE(job);
+    CHECK(job->state == pq::JobState::scheduled);
+    CHECK(job->attempt == 1);
+    CHECK(job->errors.find("first time fails: x") != std::string::npos);
+    CHECK(log.contains("attempt 1/25 failed: first time fails: x; retry in"));
+    // The default backoff after attempt 1 is 1 s ± 10%, measured by the database's clock.
+    auto delay = std::stod(sql(pq, "select extract(epoch from schedule_at - attempted_at) from " + jobs_table(pq) +
+                                       " where id = " + std::to_string(id)));
+    CHECK(delay >= 0.85);
+    CHECK(delay <= 1.2);
+    // Move the clock instead of waiting: the retry falls due now.
+    sql(pq, "update " + jobs_table(pq) + " set schedule_at = now() where id = " + std::to_string(id) + " returning 1");
+    pq::Worker(pq, test::burst({"r"}, log)).run();
+    CHECK(pq.job(id)->state == pq::JobState::completed);
+    CHECK(pq.job(id)->attempt == 2);
+    CHECK(calls == 2);
+  }
+
+  TEST_CASE("max attempts exhausted: failed, with every error recorded") {
+    auto pq = test::fresh();
+    std::atomic<int> calls{0};
+    auto doomed = pq["f"].task(
+        "doomed", [&] { throw std::runtime_error("boom " + std::to_string(++calls)); },
+        {.max_attempts = 3, .retry_in = 0ms});
+    auto id = doomed.push();
+    test::LogCapture log;
+    // Without a scheduler, the burst worker promotes its own queue's due retries.
+    pq::Worker(pq, test::burst({"f"}, log)).run();
+    auto job = pq.job(id);
+    REQUIRE(job);
+    CHECK(job->state == pq::JobState::failed);
+    CHECK(job->attempt == 3);
+    CHECK(job->finished_at.has_value());
+    CHECK(calls == 3);
+    auto errors = pq::Json::parse(job->errors).as_array();
+    REQUIRE(errors.size() == 3);
+    for (int i = 0; i < 3; ++i) {
+      CHECK(errors[i]["attempt"].as_int() == i + 1);
+      CHECK(errors[i]["error"].as_string() == "boom " + std::to_string(i + 1));
+      CHECK(!errors[i]["at"].as_string().empty());
+    }
+    CHECK(log.contains("attempt 3/3 failed for good: boom 3"));
+  }
+
+  TEST_CASE("unknown kinds and undecodable arguments fail at once, never lost, never looping") {
+    auto pq = test::fresh();
+    pq["u"].task("known", [](int) {});
+    auto unknown = pq["u"].put(R"({"args":[]})", {.kind = "nope"});
+    auto bad_args = pq["u"].put(R"({"args":["not a number"]})", {.kind = "known"});
+    test::LogCapture log;
+    pq::Worker worker(pq, test::burst({"u"}, log));
+    worker.run();
+    auto first = pq.job(unknown);
+    CHECK(first->state == pq::JobState::failed);
+    CHECK(first->attempt == 1);
+    CHECK(first->errors.find("unknown task 'nope' in queue 'u'") != std::string::npos);
+    auto second = pq.job(bad_args);
+    CHECK(second->state == pq::JobState::failed);
+    CHECK(second->attempt == 1);
+    CHECK(second->errors.find("argument 1: expected an integer, got string") != std::string::npos);
+    CHECK(worker.stats().failed == 2);
+  }
+
+  TEST_CASE("a job past its timeout is abandoned and recorded; the worker keeps its concurrency") {
+    auto pq = test::fresh();
+    std::atomic<int> quick{0};
+    auto slow = pq["t"].task(
+        "slow",
+        [](pq::Context& context) {
+          // Cooperative: stops soon after it is asked to.
+          while (!context.stop_requested()) std::this_thread::sleep_for(5ms);
+        },
+        {.max_attempts = 1, .timeout = 300ms});
+    auto fast = pq["t"].task("fast", [&] { ++quick; });
+    auto id = slow.push();
+    for (int i = 0; i < 20; ++i) fast.push();
+    test::LogCapture log;
+    pq::Worker(pq, test::burst({"t"}, log, 1)).run();
+    auto job = pq.job(id);
+    CHECK(job->state == pq::JobState::failed);
+    CHECK(job->errors.find("timed out after 300 ms") != std::string::npos);
+    CHECK(quick == 20);
+    CHECK(log.contains("timed out after 300 ms; abandoned"));
+  }
+
+  TEST_CASE("a transactional task's writes and its completion commit together, or neither") {
+    auto pq = test::fresh();
+    const auto effects = "\"" + pq.options().schema + "\".effects";
+    {
+      auto tx = pq.begin();
+      tx.exec("create table " + effects + " (job bigint, n int)");
+      tx.commit();
+    }
+    auto write = pq["tx"].task(
+        "write",
+        [&](pq::Context& context, int n) {
+          context.transaction().exec("insert into " + effects + " values ($1, $2)", {context.job().id, n});
+          if (n < 0) throw std::runtime_error("negative");
+        },
+        {.max_attempts = 2, .retry_in = 0ms, .transactional = true});
+    auto good = write.push(1);
+    auto bad = write.push(-1);
+    test::LogCapture log;
+    pq::Worker(pq, test::burst({"tx"}, log)).run();
+    CHECK(pq.job(good)->state == pq::JobState::completed);
+    CHECK(pq.job(bad)->state == pq::JobState::failed);
+    CHECK(pq.job(bad)->attempt == 2);
+    CHECK(sql(pq, "select count(*) from " + effects + " where job = " + std::to_string(good)) == "1");
+    CHECK(sql(pq, "select count(*) from " + effects + " where job = " + std::to_string(bad)) == "0");
+  }
+
+  TEST_CASE("stop: running jobs get the grace period, then go back to available; nothing stays running") {
+    auto pq = test::fresh();
+    std::atomic<int> started{0};
+    auto stubborn = pq["g"].task("stubborn", [&] {
+      ++started;
+      std::this_thread::sleep_for(3s);  // ignores the stop request
+    });
+    auto polite = pq["g"].task("polite", [&](pq::Context& context) {
+      ++started;
+      while (!context.stop_requested()) std::this_thread::sleep_for(5ms);
+    });
+    for (int i = 0; i < 2; ++i) stubborn.push();
+    for (int i = 0; i < 2; ++i) polite.push();
+    for (int i = 0; i < 4; ++i) stubborn.push();  // never started: 4 slots only
+    test::LogCapture log;
+    pq::Worker worker(pq, {.queues = {"g"}, .concurrency = 4, .shutdown_grace = 200ms, .handle_signals = false,
+                           .log = log.sink()});
+    std::thread stopper([&] {
+      REQUIRE(test::wait_until([&] { return started == 4; }));
+      worker.stop();
+    });
+    worker.run();
+    stopper.join();
+    CHECK(sql(pq, "select count(*) from " + jobs_table(pq) + " where state = 'running'") == "0");
+    CHECK(sql(pq, "select count(*) from " + jobs_table(pq) + " where state = 'available' and attempt = 0") == "8");
+    CHECK(worker.stats().released == 4);  // the 4 it had claimed; the other 4 were never taken
+  }
+
+  TEST_CASE("a cancel request reaches the running handler at its next heartbeat") {
+    auto pq = test::fresh();
+    std::atomic<bool> running{false};
+    auto waits = pq["c"].task("waits", [&](pq::Context& context) {
+      running = true;
+      while (!context.stop_requested()) std::this_thread::sleep_for(5ms);
+      throw std::runtime_error("stopped on request");
+    });
+    auto id = waits.push();
+    test::LogCapture log;
+    pq::Worker worker(pq, {.queues = {"c"}, .concurrency = 1, .lease = 600ms, .burst = true,
+                           .handle_signals = false, .log = log.sink()});
+    std::thread canceller([&] {
+      REQUIRE(test::wait_until([&] { return running.load(); }));
+      sql(pq, "update " + jobs_table(pq) + " set cancel_requested = true where id = " + std::to_string(id) +
+                  " returning 1");
+    });
+    worker.run();
+    canceller.join();
+    auto job = pq.job(id);
+    CHECK(job->state == pq::JobState::cancelled);
+    CHECK(log.contains("was cancelled; asking its handler to stop"));
+  }
+}
