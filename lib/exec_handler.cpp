@@ -8,9 +8,13 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -93,15 +97,18 @@ void run_command(const std::string& command, Context& context) {
   input_child.reset();
   errors_child.reset();
 
+  // Killed from the thread that asks for the stop (the worker's watchdog or its shutdown), so the group goes
+  // even if this thread never runs again.
+  std::atomic<bool> killed{false};
+  std::optional<std::stop_callback<std::function<void()>>> kill_on_stop;
+  kill_on_stop.emplace(context.stop_token(), [pid, &killed] {
+    killed = true;
+    ::kill(-pid, SIGKILL);
+  });
   std::string_view to_write = job.data;
   std::string err;
-  bool killed = false;
   std::array<char, 4096> buffer{};
   for (bool reading = true; reading;) {
-    if (!killed && context.stop_requested()) {
-      ::kill(-pid, SIGKILL);
-      killed = true;
-    }
     std::array<pollfd, 2> fds{pollfd{errors_parent.get(), POLLIN, 0},
                               pollfd{input_parent.get(), static_cast<short>(to_write.empty() ? 0 : POLLOUT), 0}};
     int ready = ::poll(fds.data(), input_parent.get() >= 0 ? 2 : 1, 100);
@@ -124,6 +131,8 @@ void run_command(const std::string& command, Context& context) {
     }
   }
   if (err.size() > kStderrTail) err.erase(0, err.size() - kStderrTail);
+  // Unregistered while the child is still unreaped, so its process group id cannot have been reused.
+  kill_on_stop.reset();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

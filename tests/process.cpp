@@ -1,0 +1,77 @@
+#include "process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;  // NOLINT(readability-redundant-declaration)
+
+namespace test {
+
+Child::Child(std::vector<std::string> argv, std::vector<std::string> env, std::string output)
+    : output_(std::move(output)) {
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) environment.emplace_back(*entry);
+  environment.insert(environment.end(), env.begin(), env.end());
+  std::vector<char*> args;
+  std::vector<char*> envp;
+  for (auto& arg : argv) args.push_back(arg.data());
+  for (auto& entry : environment) envp.push_back(entry.data());
+  args.push_back(nullptr);
+  envp.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fd = ::open(output_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    ::execve(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+}
+
+Child::~Child() {
+  if (!status_) {
+    ::kill(pid_, SIGKILL);
+    wait(std::chrono::seconds(10));
+  }
+}
+
+void Child::signal(int number) const { ::kill(pid_, number); }
+
+auto Child::wait(std::chrono::milliseconds timeout) -> std::optional<int> {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!status_) {
+    int status = 0;
+    pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return status_;
+}
+
+auto Child::output() const -> std::string {
+  std::ifstream in(output_);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+auto built(const char* name) -> std::string {
+  const char* path = std::getenv(name);
+  if (path == nullptr || *path == 0) throw std::runtime_error(std::string(name) + " is not set (run through meson test)");
+  return path;
+}
+
+}  // namespace test

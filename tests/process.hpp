@@ -1,0 +1,39 @@
+// Child processes for tests that run pq's executables: started with fork/exec, output to a file, killed and
+// reaped with deadlines.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace test {
+
+class Child {
+ public:
+  /// Starts `argv` with `env` added to the environment; stdout and stderr go to `output`.
+  Child(std::vector<std::string> argv, std::vector<std::string> env, std::string output);
+  ~Child();
+  Child(const Child&) = delete;
+  auto operator=(const Child&) -> Child& = delete;
+
+  [[nodiscard]] auto pid() const noexcept -> pid_t { return pid_; }
+  void signal(int number) const;
+  /// Waits for the exit; nullopt when it has not exited within `timeout`. The result is the exit code, or
+  /// 128 + the signal that killed it.
+  auto wait(std::chrono::milliseconds timeout) -> std::optional<int>;
+  /// Everything the child wrote so far.
+  [[nodiscard]] auto output() const -> std::string;
+
+ private:
+  pid_t pid_ = -1;
+  std::string output_;
+  std::optional<int> status_;
+};
+
+/// The path of a program or file that meson passed in the environment variable `name`.
+auto built(const char* name) -> std::string;
+
+}  // namespace test

@@ -1,0 +1,165 @@
+// pq-worker and pq-scheduler as processes: commands, plugins, SIGKILL mid-job, leader failover.
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "process.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+auto jobs_table(pq::PQ& pq) -> std::string { return "\"" + pq.options().schema + "\".jobs"; }
+
+auto scratch(const std::string& name) -> std::string {
+  auto dir = std::filesystem::temp_directory_path() / pq::testing::unique_name("pq-proc");
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+auto read_file(const std::string& path) -> std::string {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+auto worker_args(pq::PQ& pq, std::vector<std::string> extra) -> std::vector<std::string> {
+  std::vector<std::string> args{test::built("PQ_WORKER_BIN"), "--db", test::server().url(), "--schema",
+                                pq.options().schema};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+auto scheduler_args(pq::PQ& pq, std::vector<std::string> extra) -> std::vector<std::string> {
+  std::vector<std::string> args{test::built("PQ_SCHEDULER_BIN"), "--db", test::server().url(), "--schema",
+                                pq.options().schema};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+auto leader(pq::PQ& pq) -> std::string {
+  auto tx = pq.begin();
+  auto result = tx.exec("select holder from \"" + pq.options().schema + "\".leader where expires_at > now()");
+  return result.rows() == 1 ? std::string(result.get(0, 0)) : "";
+}
+
+}  // namespace
+
+TEST_SUITE("process") {
+  TEST_CASE("--exec runs commands: job JSON on stdin, id, attempt and queue in the environment") {
+    auto pq = test::fresh();
+    auto out = scratch("out");
+    auto q = pq["shell"];
+    auto ok = q.put(R"({"fruit":"apple"})", {.kind = "save"});
+    auto bad = q.put(R"({"fruit":"pear"})", {.max_attempts = 1, .kind = "fail"});
+    auto slow = q.put("{}", {.max_attempts = 1, .kind = "slow"});
+    auto unknown = q.put("{}", {.max_attempts = 1, .kind = "nobody"});
+    test::Child worker(worker_args(pq, {"--queues", "shell", "--burst", "--timeout", "1", "--max-attempts", "1",
+                                        "--exec", "save=cat > " + out + "; echo \" $PQ_JOB_ID $PQ_JOB_ATTEMPT $PQ_QUEUE\" >> " + out,
+                                        "--exec", "fail=echo 'no pears today' >&2; exit 3",
+                                        "--exec", "slow=sleep 60 & sleep 60"}),
+                       {}, scratch("worker.log"));
+    auto code = worker.wait(60s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    CHECK(read_file(out) == R"({"fruit": "apple"} )" + std::to_string(ok) + " 1 shell\n");
+    CHECK(pq.job(ok)->state == pq::JobState::completed);
+    auto failed = pq.job(bad);
+    CHECK(failed->state == pq::JobState::failed);
+    CHECK(failed->errors.find("exited with status 3: no pears today") != std::string::npos);
+    auto stopped = pq.job(slow);
+    CHECK(stopped->state == pq::JobState::failed);
+    CHECK(stopped->errors.find("timed out after 1000 ms") != std::string::npos);
+    CHECK(pq.job(unknown)->errors.find("unknown task 'nobody' in queue 'shell'") != std::string::npos);
+    // The timed-out command's whole process group is gone, the background sleep too.
+    CHECK(test::wait_until([] { return std::system("pgrep -f '^sleep 60$' > /dev/null") != 0; }, 10s));
+    CHECK(worker.output().find("worker ") != std::string::npos);
+    CHECK(worker.output().find("failed for good: exited with status 3") != std::string::npos);
+  }
+
+  TEST_CASE("a plugin built by the suite registers its tasks in pq-worker") {
+    auto pq = test::fresh();
+    const auto table = "\"" + pq.options().schema + "\".effects";
+    {
+      auto tx = pq.begin();
+      tx.exec("create table " + table + " (job bigint, n int)");
+      tx.commit();
+    }
+    pq::Registry ignored;
+    pq::load_plugin(test::built("PQ_PLUGIN"), ignored);  // the same entry point, loaded in-process
+    CHECK(ignored.size() == 2);
+    pq::PQ producer{test::server().url(), {.schema = pq.options().schema}};
+    auto record = producer["plugin"].task("record", [](const std::string&, int) {});
+    for (int i = 0; i < 50; ++i) record.push(table, i);
+    test::Child worker(worker_args(pq, {"--plugin", test::built("PQ_PLUGIN"), "--queues", "plugin", "--burst"}), {},
+                       scratch("worker.log"));
+    auto code = worker.wait(60s);
+    REQUIRE(code);
+    CHECK(*code == 0);
+    CHECK(test::scalar(pq, "select count(distinct job) from " + table) == "50");
+    CHECK(test::scalar(pq, "select count(*) from " + jobs_table(pq) + " where state = 'completed'") == "50");
+  }
+
+  TEST_CASE("a worker killed with SIGKILL mid-job: the scheduler rescues the job and another worker completes it") {
+    auto pq = test::fresh();
+    pq::PQ producer{test::server().url(), {.schema = pq.options().schema}};
+    auto id = producer["plugin"].task("hang_once", [] {}).push();
+    auto plugin = test::built("PQ_PLUGIN");
+    test::Child first(worker_args(pq, {"--plugin", plugin, "--queues", "plugin", "--lease", "1"}), {},
+                      scratch("first.log"));
+    REQUIRE(test::wait_until([&] { return pq.job(id)->state == pq::JobState::running; }, 30s));
+    first.signal(SIGKILL);
+    REQUIRE(first.wait(10s));
+    test::Child scheduler(scheduler_args(pq, {"--interval", "0.2", "--leader-ttl", "2"}), {}, scratch("sched.log"));
+    test::Child second(worker_args(pq, {"--plugin", plugin, "--queues", "plugin", "--lease", "1"}), {},
+                       scratch("second.log"));
+    CHECK(test::wait_until([&] { return pq.job(id)->state == pq::JobState::completed; }, 60s));
+    auto job = pq.job(id);
+    CHECK(job->attempt == 2);
+    CHECK(job->errors.find("lease expired") != std::string::npos);
+    CHECK(scheduler.output().find("rescued job " + std::to_string(id)) != std::string::npos);
+    // Both stop gracefully on SIGTERM, leaving nothing running.
+    second.signal(SIGTERM);
+    scheduler.signal(SIGTERM);
+    CHECK(second.wait(30s) == 0);
+    CHECK(scheduler.wait(30s) == 0);
+    CHECK(test::scalar(pq, "select count(*) from " + jobs_table(pq) + " where state = 'running'") == "0");
+    CHECK(second.output().find("stopped:") != std::string::npos);
+  }
+
+  TEST_CASE("two pq-scheduler processes: one leads; when it dies, the standby takes over") {
+    auto pq = test::fresh();
+    test::Child a(scheduler_args(pq, {"--interval", "0.1", "--leader-ttl", "1"}), {}, scratch("a.log"));
+    REQUIRE(test::wait_until([&] { return leader(pq).find(":" + std::to_string(a.pid()) + ":") != std::string::npos; }));
+    test::Child b(scheduler_args(pq, {"--interval", "0.1", "--leader-ttl", "1"}), {}, scratch("b.log"));
+    REQUIRE(test::wait_until([&] { return b.output().find("stands by") != std::string::npos; }));
+    CHECK(leader(pq).find(":" + std::to_string(a.pid()) + ":") != std::string::npos);
+    a.signal(SIGKILL);
+    CHECK(test::wait_until([&] { return leader(pq).find(":" + std::to_string(b.pid()) + ":") != std::string::npos; },
+                           30s));
+    CHECK(b.output().find("is the leader") != std::string::npos);
+  }
+
+  TEST_CASE("bad command lines exit 2 with one line that says why") {
+    auto pq = test::fresh();
+    test::Child no_queues(worker_args(pq, {"--exec", "k=true"}), {}, scratch("1.log"));
+    CHECK(no_queues.wait(30s) == 2);
+    CHECK(no_queues.output().find("--exec needs --queues") != std::string::npos);
+    test::Child bad_plugin(worker_args(pq, {"--plugin", "/nonexistent.so", "--queues", "x"}), {}, scratch("2.log"));
+    CHECK(bad_plugin.wait(30s) == 2);
+    CHECK(bad_plugin.output().find("cannot load plugin /nonexistent.so") != std::string::npos);
+    test::Child bad_number(worker_args(pq, {"--concurrency", "0", "--queues", "x"}), {}, scratch("3.log"));
+    CHECK(bad_number.wait(30s) == 2);
+    test::Child dead_db({test::built("PQ_WORKER_BIN"), "--db", "postgresql://u:sentinel-pw@127.0.0.1:1/x?connect_timeout=1",
+                         "--queues", "x", "--exec", "k=true", "--burst"},
+                        {}, scratch("4.log"));
+    std::this_thread::sleep_for(1500ms);
+    dead_db.signal(SIGTERM);
+    CHECK(dead_db.wait(30s) == 0);
+    CHECK(dead_db.output().find("reconnecting") != std::string::npos);
+    CHECK(dead_db.output().find("sentinel-pw") == std::string::npos);
+  }
+}
