@@ -212,3 +212,50 @@ TEST_SUITE("worker") {
     CHECK(log.contains("was cancelled; asking its handler to stop"));
   }
 }
+
+TEST_SUITE("worker") {
+  TEST_CASE("a server restart under load: the worker reconnects and loses nothing") {
+    if (test::server().external()) {
+      MESSAGE("PQ_TEST_DATABASE_URL names an external server, which this test cannot restart");
+      return;
+    }
+    auto pq = test::fresh();
+    std::mutex mutex;
+    std::set<int> seen;
+    auto work = pq["restart"].task("work", [&](int n) {
+      std::this_thread::sleep_for(2ms);
+      std::lock_guard lock(mutex);
+      seen.insert(n);
+    });
+    std::vector<std::string> batch;
+    for (int i = 0; i < 400; ++i) batch.push_back(R"({"args":[)" + std::to_string(i) + "]}");
+    pq["restart"].put_many(batch, {.kind = "work"});
+    test::LogCapture log;
+    pq::Worker worker(pq, {.queues = {"restart"}, .concurrency = 4, .lease = 2s, .handle_signals = false,
+                           .log = log.sink()});
+    std::thread runner([&] { worker.run(); });
+    REQUIRE(test::wait_until([&] {
+      std::lock_guard lock(mutex);
+      return seen.size() >= 50;
+    }));
+    test::server().restart();
+    // Jobs claimed before the restart keep their leases; a scheduler rescues any whose result was lost.
+    pq::Scheduler scheduler(pq, {.interval = 200ms, .leader_ttl = 2s, .handle_signals = false, .log = log.sink()});
+    std::thread maintenance([&] { scheduler.run(); });
+    auto completed = [&] {
+      try {
+        return test::scalar(pq, "select count(*) from \"" + pq.options().schema +
+                                    "\".jobs where state = 'completed'") == "400";
+      } catch (const pq::Error&) {
+        return false;
+      }
+    };
+    CHECK(test::wait_until(completed, 60s));
+    worker.stop();
+    scheduler.stop();
+    runner.join();
+    maintenance.join();
+    CHECK(seen.size() == 400);
+    CHECK(log.contains("reconnecting"));
+  }
+}
