@@ -157,6 +157,7 @@ auto Session::wait(std::optional<std::chrono::steady_clock::time_point> deadline
 auto Session::alive() -> bool {
   pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
   if (::poll(&fd, 1, 0) > 0 && fd.revents != 0) PQconsumeInput(conn_.get());
+  take_notifications();
   return !broken();
 }
 

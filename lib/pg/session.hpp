@@ -57,7 +57,8 @@ class Session {
   auto wait(std::optional<std::chrono::steady_clock::time_point> deadline, int wake_fd = -1) -> Wake;
 
   /// Reads whatever the server sent while the session sat idle; false when that was the connection's end
-  /// (a restarted or terminated server), so a pool never hands out a dead session.
+  /// (a restarted or terminated server), so a pool never hands out a dead session. Notifications that
+  /// arrived meanwhile are dropped: they are hints for a wait long over, and kept they would pile up.
   auto alive() -> bool;
   /// The connection failed; the session must be discarded.
   [[nodiscard]] auto broken() const noexcept -> bool;
