@@ -2,8 +2,10 @@
 #pragma once
 
 #include "pq/connection.hpp"  // IWYU pragma: export
+#include "pq/duration.hpp"    // IWYU pragma: export
 #include "pq/error.hpp"       // IWYU pragma: export
 #include "pq/job.hpp"         // IWYU pragma: export
 #include "pq/json.hpp"        // IWYU pragma: export
+#include "pq/ndjson.hpp"      // IWYU pragma: export
 #include "pq/queue.hpp"       // IWYU pragma: export
 #include "pq/transaction.hpp" // IWYU pragma: export
