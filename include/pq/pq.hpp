@@ -1,6 +1,7 @@
 // pq: a PostgreSQL job queue. The umbrella header.
 #pragma once
 
+#include "pq/admin.hpp"       // IWYU pragma: export
 #include "pq/connection.hpp"  // IWYU pragma: export
 #include "pq/duration.hpp"    // IWYU pragma: export
 #include "pq/error.hpp"       // IWYU pragma: export
