@@ -31,8 +31,8 @@ TEST_SUITE("duration") {
   }
 
   TEST_CASE("bad durations say what was expected") {
-    CHECK_THROWS_WITH_AS((void)pq::parse_duration("5x"), "bad duration '5x': expected a number followed by s, m, h or d",
-                         pq::UsageError);
+    CHECK_THROWS_WITH_AS((void)pq::parse_duration("5x"),
+                         "bad duration '5x': expected a number followed by s, m, h or d", pq::UsageError);
     for (const char* text : {"", "s", "5", "-5m", "+5m", "1.5h", "5 m", " 5m", "5mm", "m5", "5M", "1e3s"}) {
       CAPTURE(text);
       CHECK_THROWS_AS((void)pq::parse_duration(text), pq::UsageError);
@@ -96,9 +96,10 @@ TEST_SUITE("duration") {
   }
 
   TEST_CASE("format_time writes what parse_when reads") {
-    for (pq::TimePoint time : std::vector<pq::TimePoint>{utc(2026, 12, 1) + 10h + 123456us, pq::TimePoint{},
-                                                       utc(1999, 12, 31) + 23h + 59min + 59s,
-                                                       std::chrono::floor<std::chrono::microseconds>(pq::Clock::now())}) {
+    const std::vector<pq::TimePoint> times{utc(2026, 12, 1) + 10h + 123456us, pq::TimePoint{},
+                                           utc(1999, 12, 31) + 23h + 59min + 59s,
+                                           std::chrono::floor<std::chrono::microseconds>(pq::Clock::now())};
+    for (auto time : times) {
       auto text = pq::format_time(time);
       CAPTURE(text);
       CHECK(text.size() == 27);
