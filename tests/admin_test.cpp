@@ -4,28 +4,6 @@
 
 using namespace std::chrono_literals;
 
-namespace {
-
-// Moves a job where no public call can yet (running, failed), the way a worker would.
-void set(pq::PQ& pq, std::int64_t id, const std::string& assignments) {
-  test::scalar(pq, "update \"" + pq.options().schema + "\".jobs set " + assignments +
-                       " where id = " + std::to_string(id) + " returning id");
-}
-
-constexpr const char* kRunning = "state = 'running', attempt = 1, attempted_at = now(), "
-                                 "lease_until = now() + interval '1 hour', locked_by = 'worker-1'";
-constexpr const char* kFailed = "state = 'failed', attempt = 3, max_attempts = 3, attempted_at = now(), "
-                                "finished_at = now(), errors = '[{\"attempt\": 3, \"at\": \"2026-01-01T00:00:00Z\", "
-                                "\"error\": \"boom\"}]'";
-
-auto state_of(pq::PQ& pq, std::int64_t id) -> pq::JobState {
-  auto job = pq.job(id);
-  REQUIRE(job);
-  return job->state;
-}
-
-}  // namespace
-
 TEST_SUITE("admin") {
   TEST_CASE("stats count each queue's jobs by state") {
     auto pq = test::fresh();
@@ -35,8 +13,8 @@ TEST_SUITE("admin") {
     apples.put("1");
     apples.put("2");
     apples.put("3", {.schedule_at = 1h});
-    set(pq, apples.put("4"), kRunning);
-    set(pq, apples.put("5"), kFailed);
+    test::force_job(pq, apples.put("4"), test::kRunning);
+    test::force_job(pq, apples.put("5"), test::kFailed);
     pq["pears"].put("6");
     REQUIRE(pq["pears"].get(0s));
     auto stats = admin.stats();
@@ -68,7 +46,7 @@ TEST_SUITE("admin") {
     auto a1 = pq["a"].put("1", {.kind = "eat"});
     auto a2 = pq["a"].put("2");
     auto b1 = pq["b"].put("3", {.kind = "eat"});
-    set(pq, a2, kFailed);
+    test::force_job(pq, a2, test::kFailed);
     auto ids = [](const std::vector<pq::Job>& jobs) {
       std::vector<std::int64_t> out;
       for (const auto& job : jobs) out.push_back(job.id);
@@ -96,7 +74,7 @@ TEST_SUITE("admin") {
     q.put("\"later\"", {.schedule_at = 1h});
     CHECK_FALSE(admin.peek("peek"));
     auto due = q.put("\"due\"", {.schedule_at = 1h, .priority = -9});
-    set(pq, due, "schedule_at = now() - interval '1 second'");
+    test::force_job(pq, due, "schedule_at = now() - interval '1 second'");
     auto low = q.put("\"low\"", {.priority = 5});
     auto high = q.put("\"high\"", {.priority = 1});
     // Available jobs come first: a get promotes due ones only when none is available.
@@ -109,7 +87,7 @@ TEST_SUITE("admin") {
     CHECK(admin.peek("peek")->id == low);
     CHECK(q.get(0s)->id == low);
     CHECK(admin.peek("peek")->id == due);
-    CHECK(state_of(pq, due) == pq::JobState::scheduled);
+    CHECK(test::state_of(pq, due) == pq::JobState::scheduled);
     CHECK(q.get(0s)->id == due);
   }
 
@@ -117,7 +95,7 @@ TEST_SUITE("admin") {
     auto pq = test::fresh();
     pq::Admin admin{pq};
     auto id = pq["r"].put(R"({"x":1})");
-    set(pq, id, kFailed);
+    test::force_job(pq, id, test::kFailed);
     CHECK(admin.retry(id) == pq::RetryResult::requeued);
     auto job = pq.job(id);
     REQUIRE(job);
@@ -139,15 +117,15 @@ TEST_SUITE("admin") {
     pq::Admin admin{pq};
     std::vector<std::int64_t> failed;
     for (int i = 0; i < 3; ++i) failed.push_back(pq["q"].put("1"));
-    for (auto id : failed) set(pq, id, kFailed);
+    for (auto id : failed) test::force_job(pq, id, test::kFailed);
     auto cancelled = pq["q"].put("2");
     REQUIRE(admin.cancel(cancelled) == pq::CancelResult::cancelled);
     auto elsewhere = pq["other"].put("3");
-    set(pq, elsewhere, kFailed);
+    test::force_job(pq, elsewhere, test::kFailed);
     CHECK(admin.retry_all("q", pq::JobState::failed) == 3);
-    for (auto id : failed) CHECK(state_of(pq, id) == pq::JobState::available);
-    CHECK(state_of(pq, cancelled) == pq::JobState::cancelled);
-    CHECK(state_of(pq, elsewhere) == pq::JobState::failed);
+    for (auto id : failed) CHECK(test::state_of(pq, id) == pq::JobState::available);
+    CHECK(test::state_of(pq, cancelled) == pq::JobState::cancelled);
+    CHECK(test::state_of(pq, elsewhere) == pq::JobState::failed);
     CHECK(admin.retry_all("q", pq::JobState::failed) == 0);
     CHECK(admin.retry_all("q", pq::JobState::cancelled) == 1);
     CHECK_THROWS_WITH_AS(admin.retry_all("q", pq::JobState::running),
@@ -158,7 +136,7 @@ TEST_SUITE("admin") {
     auto pq = test::fresh({.poll_interval = 60s});
     pq::Admin admin{pq};
     auto id = pq["wake"].put("1");
-    set(pq, id, kFailed);
+    test::force_job(pq, id, test::kFailed);
     std::optional<pq::Job> got;
     std::thread consumer([&] { got = pq["wake"].get(30s); });
     std::this_thread::sleep_for(200ms);  // let it reach its sleep; only the NOTIFY can then wake it in time
@@ -175,9 +153,9 @@ TEST_SUITE("admin") {
     auto available = q.put("1");
     auto scheduled = q.put("2", {.schedule_at = 1h});
     auto running = q.put("3");
-    set(pq, running, kRunning);
+    test::force_job(pq, running, test::kRunning);
     auto done = q.put("4");
-    set(pq, done, "state = 'completed', finished_at = now()");
+    test::force_job(pq, done, test::kCompleted);
 
     CHECK(admin.cancel(available) == pq::CancelResult::cancelled);
     auto job = pq.job(available);
@@ -201,13 +179,13 @@ TEST_SUITE("admin") {
     auto q = pq["p"];
     auto waiting = q.put("1");
     auto failed = q.put("2");
-    set(pq, failed, kFailed);
+    test::force_job(pq, failed, test::kFailed);
     auto completed = q.put("3");
-    set(pq, completed, "state = 'completed', finished_at = now()");
+    test::force_job(pq, completed, test::kCompleted);
     auto cancelled = q.put("4");
     REQUIRE(admin.cancel(cancelled) == pq::CancelResult::cancelled);
     auto old = q.put("5");
-    set(pq, old, "state = 'completed', finished_at = now() - interval '8 days'");
+    test::force_job(pq, old, "state = 'completed', finished_at = now() - interval '8 days'");
     auto neighbour = pq["n"].put("6");
     REQUIRE(pq["n"].get(0s));
 

@@ -199,24 +199,6 @@ auto id_of(const Outcome& outcome) -> std::int64_t {
   return std::stoll(printed[0]);
 }
 
-auto state_of(pq::PQ& pq, std::int64_t id) -> pq::JobState {
-  auto job = pq.job(id);
-  REQUIRE(job);
-  return job->state;
-}
-
-// A worker's doing, which no command does: a running or failed job.
-void set(pq::PQ& pq, std::int64_t id, const std::string& assignments) {
-  test::scalar(pq, "update \"" + pq.options().schema + "\".jobs set " + assignments + " where id = " +
-                       std::to_string(id) + " returning id");
-}
-
-constexpr const char* kRunning = "state = 'running', attempt = 1, attempted_at = now(), "
-                                 "lease_until = now() + interval '1 hour', locked_by = 'worker-1'";
-constexpr const char* kFailed = "state = 'failed', attempt = 3, max_attempts = 3, attempted_at = now(), "
-                                "finished_at = now(), errors = '[{\"attempt\": 3, \"at\": \"2026-01-01T00:00:00Z\", "
-                                "\"error\": \"boom\"}]'";
-
 auto json(const std::string& text) -> simdjson::dom::element {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element element;
@@ -244,7 +226,7 @@ TEST_SUITE("cli") {
     CHECK(got.code == 0);
     CHECK(got.out == "{\"kind\": \"Cox\"}\n");
     CHECK(got.err.empty());
-    CHECK(state_of(pq, first) == pq::JobState::completed);
+    CHECK(test::state_of(pq, first) == pq::JobState::completed);
     CHECK(run(pq, {"get", "apples"}).out == "{\"kind\": \"Arthur Turner\"}\n");
     CHECK(run(pq, {"get", "apples"}).out == "[1, 2]\n");
     auto as_json = run(pq, {"get", "apples", "--json"});
@@ -285,7 +267,7 @@ TEST_SUITE("cli") {
     auto peeked = run(pq, {"get", "q", "--keep"});
     CHECK(peeked.code == 0);
     CHECK(peeked.out == "\"first\"\n");
-    CHECK(state_of(pq, first) == pq::JobState::available);
+    CHECK(test::state_of(pq, first) == pq::JobState::available);
     CHECK(run(pq, {"get", "q", "--keep", "--json"}).out.find("\"state\":\"available\"") != std::string::npos);
     CHECK(run(pq, {"get", "q", "--wait", "forever"}).out == "\"first\"\n");
     CHECK(run(pq, {"get", "q", "--wait", "5"}).out == "\"second\"\n");
@@ -342,7 +324,7 @@ TEST_SUITE("cli") {
     pq["apples"].put("1");
     pq["apples"].put("2");
     pq["apples"].put("3", {.schedule_at = 1h});
-    set(pq, pq["apples"].put("4"), kFailed);
+    test::force_job(pq, pq["apples"].put("4"), test::kFailed);
     pq["pears"].put("5");
     REQUIRE(pq["pears"].get(0s));
     auto table = run(pq, {"stats"});
@@ -392,7 +374,7 @@ TEST_SUITE("cli") {
     auto pq = test::fresh();
     auto eat = pq["a"].put(R"({"x":1})", {.kind = "eat"});
     auto failed = pq["a"].put("2");
-    set(pq, failed, kFailed);
+    test::force_job(pq, failed, test::kFailed);
     auto other = pq["b"].put("3");
     auto all = run(pq, {"jobs"});
     CHECK(all.code == 0);
@@ -425,7 +407,7 @@ TEST_SUITE("cli") {
     auto one = pq["r"].put("1");
     auto two = pq["r"].put("2");
     auto three = pq["r"].put("3");
-    for (auto id : {one, two, three}) set(pq, id, kFailed);
+    for (auto id : {one, two, three}) test::force_job(pq, id, test::kFailed);
     auto retried = run(pq, {"retry", std::to_string(one)});
     CHECK(retried.code == 0);
     CHECK(retried.out == "job " + std::to_string(one) + " is available again\n");
@@ -439,7 +421,7 @@ TEST_SUITE("cli") {
     auto all = run(pq, {"retry", "--queue", "r", "--state", "failed"});
     CHECK(all.code == 0);
     CHECK(all.out == "requeued 2 jobs of queue 'r'\n");
-    CHECK(state_of(pq, three) == pq::JobState::available);
+    CHECK(test::state_of(pq, three) == pq::JobState::available);
     CHECK(run(pq, {"retry", "--queue", "r", "--json"}).out == "{\"requeued\":0}\n");
     check_error(run(pq, {"retry"}), 2, "retry needs a job ID or --queue");
     check_error(run(pq, {"retry", "1", "--queue", "r"}), 2, "not both");
@@ -450,7 +432,7 @@ TEST_SUITE("cli") {
     auto pq = test::fresh();
     auto waiting = pq["c"].put("1");
     auto running = pq["c"].put("2");
-    set(pq, running, kRunning);
+    test::force_job(pq, running, test::kRunning);
     auto cancelled = run(pq, {"cancel", std::to_string(waiting)});
     CHECK(cancelled.code == 0);
     CHECK(cancelled.out == "job " + std::to_string(waiting) + " cancelled\n");
@@ -465,15 +447,15 @@ TEST_SUITE("cli") {
     check_error(run(pq, {"cancel", "999999"}), 1, "job 999999 not found");
     // Cancelled jobs can be retried.
     CHECK(run(pq, {"retry", std::to_string(waiting)}).code == 0);
-    CHECK(state_of(pq, waiting) == pq::JobState::available);
+    CHECK(test::state_of(pq, waiting) == pq::JobState::available);
   }
 
   TEST_CASE("purge deletes a queue's finished jobs and says how many") {
     auto pq = test::fresh();
     auto q = pq["p"];
     auto waiting = q.put("1");
-    set(pq, q.put("2"), kFailed);
-    set(pq, q.put("3"), "state = 'completed', finished_at = now()");
+    test::force_job(pq, q.put("2"), test::kFailed);
+    test::force_job(pq, q.put("3"), test::kCompleted);
     pq["other"].put("4");
     REQUIRE(pq["other"].get(0s));
     CHECK(run(pq, {"purge", "--queue", "p", "--older-than", "7d"}).out == "deleted 0 jobs of queue 'p'\n");

@@ -30,6 +30,17 @@ auto scalar(pq::PQ& pq, const std::string& sql) -> std::string {
   return value;
 }
 
+void force_job(pq::PQ& pq, std::int64_t id, const std::string& assignments) {
+  scalar(pq, "update \"" + pq.options().schema + "\".jobs set " + assignments + " where id = " + std::to_string(id) +
+                 " returning id");
+}
+
+auto state_of(pq::PQ& pq, std::int64_t id) -> pq::JobState {
+  auto job = pq.job(id);
+  REQUIRE(job);
+  return job->state;
+}
+
 }  // namespace test
 
 auto main(int argc, char** argv) -> int {
