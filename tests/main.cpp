@@ -38,6 +38,17 @@ auto burst(std::vector<std::string> queues, LogCapture& log, int concurrency) ->
           .log = log.sink()};
 }
 
+void force_job(pq::PQ& pq, std::int64_t id, const std::string& assignments) {
+  scalar(pq, "update \"" + pq.options().schema + "\".jobs set " + assignments + " where id = " + std::to_string(id) +
+                 " returning id");
+}
+
+auto state_of(pq::PQ& pq, std::int64_t id) -> pq::JobState {
+  auto job = pq.job(id);
+  REQUIRE(job);
+  return job->state;
+}
+
 }  // namespace test
 
 auto main(int argc, char** argv) -> int {

@@ -34,6 +34,21 @@ auto wait_until(Condition condition, std::chrono::milliseconds timeout = std::ch
 /// The first value of a one-row query, as text, run in its own transaction.
 auto scalar(pq::PQ& pq, const std::string& sql) -> std::string;
 
+/// Moves job `id` by SQL (`assignments` of an UPDATE's SET), as a worker would: for states that no public call
+/// reaches yet.
+void force_job(pq::PQ& pq, std::int64_t id, const std::string& assignments);
+/// Leased to worker-1 for an hour.
+inline constexpr const char* kRunning = "state = 'running', attempt = 1, attempted_at = now(), "
+                                        "lease_until = now() + interval '1 hour', locked_by = 'worker-1'";
+/// Failed its third and last attempt, with the error "boom".
+inline constexpr const char* kFailed =
+    "state = 'failed', attempt = 3, max_attempts = 3, attempted_at = now(), finished_at = now(), "
+    "errors = '[{\"attempt\": 3, \"at\": \"2026-01-01T00:00:00Z\", \"error\": \"boom\"}]'";
+inline constexpr const char* kCompleted = "state = 'completed', finished_at = now()";
+
+/// The state of a job that must exist.
+auto state_of(pq::PQ& pq, std::int64_t id) -> pq::JobState;
+
 }  // namespace test
 
 namespace test {

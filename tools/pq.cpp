@@ -1,0 +1,877 @@
+// pq: the shell face of the library. Each command parses its options, calls the public API and prints a
+// table for people or, with --json, JSON for scripts. Exit codes and messages are part of its interface.
+#include <cxxopts.hpp>
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pq/pq.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::microseconds;
+
+// Exit codes, as `pq --help` documents them.
+constexpr int kOk = 0;
+constexpr int kNothing = 1;
+constexpr int kUsage = 2;
+constexpr int kFailure = 3;
+
+// Jobs per put_many statement when reading NDJSON: large batches are fast, and memory stays bounded.
+constexpr std::size_t kBatch = 10'000;
+
+constexpr std::string_view kHelp = R"(pq: a PostgreSQL job queue, from the shell.
+
+usage: pq COMMAND [OPTIONS] [ARGUMENTS]
+
+commands:
+  put QUEUE [JSON]   put a job (JSON from the argument, --file or stdin; --ndjson: one per line), print its id
+  get QUEUE          take the next job, print its JSON and complete it (--keep: only look)
+  stats              jobs per queue: counts by state, oldest waiting job, finished in the last minute
+  top                stats as a live table with rates, refreshed every second until Ctrl-C
+  jobs               list jobs, newest first (--queue, --state, --kind, --limit)
+  show ID            one job, with its error history
+  retry ID           requeue a failed or cancelled job (or all of a queue: --queue Q --state failed)
+  cancel ID          cancel a waiting job, or ask the worker of a running one to stop it
+  purge --queue Q    delete a queue's finished jobs (--state, --older-than 7d)
+  migrate            install or upgrade pq's tables and print the schema version
+  version            print pq's version
+
+every command takes:
+  --db URL           libpq connection string or URI (default: DATABASE_URL, else libpq's PG* variables)
+  --schema NAME      schema holding pq's tables (default: pq)
+  --json             JSON output for scripts (all but top)
+
+durations and times (--at, --expected, --older-than): 90s, 5m, 2h, 1d, or 2026-12-01T10:00:00Z
+
+exit codes:
+  0  done
+  1  nothing to get, no such job, or a job in a state the command does not apply to
+  2  usage error: a bad command, option, argument or input
+  3  database error, or any other failure
+
+`pq COMMAND --help` lists a command's options.
+)";
+
+/// An outcome with nothing to show for it: an empty queue, a missing job, a job in the wrong state.
+class Nothing : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// ---- text ----------------------------------------------------------------------------------------------
+
+/// Every message is one line: libpq's multi-line errors are joined, cxxopts' typographic quotes made plain.
+auto one_line(std::string_view text) -> std::string {
+  std::string out;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    if (text[at] == '\n') {
+      while (at + 1 < text.size() && (text[at + 1] == ' ' || text[at + 1] == '\t' || text[at + 1] == '\n')) ++at;
+      if (at + 1 < text.size()) out += "; ";
+    } else if (text.substr(at).starts_with("\u2018") || text.substr(at).starts_with("\u2019")) {
+      out += '\'';
+      at += 2;
+    } else {
+      out += text[at];
+    }
+  }
+  return out;
+}
+
+/// Text from the database or the user, made safe for a table cell: no control characters, at most `width`
+/// characters.
+auto cell(std::string_view text, std::size_t width = 60) -> std::string {
+  std::string out;
+  std::size_t chars = 0;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    auto byte = static_cast<unsigned char>(text[at]);
+    if ((byte & 0xC0U) != 0x80U && ++chars > width) {
+      out += "…";
+      break;
+    }
+    out += byte < 0x20 || byte == 0x7f ? '?' : text[at];
+  }
+  return out;
+}
+
+/// Characters on screen, counting each UTF-8 sequence once.
+auto display_width(std::string_view text) -> std::size_t {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U; }));
+}
+
+auto json_string(std::string_view text) -> std::string {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + '"';
+}
+
+auto json_time(const std::optional<pq::TimePoint>& time) -> std::string {
+  return time ? json_string(pq::format_time(*time)) : "null";
+}
+
+auto json_job(const pq::Job& job) -> std::string {
+  return fmt::format(
+      R"({{"id":{},"queue":{},"kind":{},"state":"{}","priority":{},"attempt":{},"max_attempts":{},)"
+      R"("enqueued_at":{},"schedule_at":{},"expected_at":{},"attempted_at":{},"lease_until":{},"finished_at":{},)"
+      R"("locked_by":{},"cancel_requested":{},"data":{},"errors":{}}})",
+      job.id, json_string(job.queue), json_string(job.kind), pq::to_string(job.state), job.priority, job.attempt,
+      job.max_attempts, json_time(job.enqueued_at), json_time(job.schedule_at), json_time(job.expected_at),
+      json_time(job.attempted_at), json_time(job.lease_until), json_time(job.finished_at),
+      job.locked_by ? json_string(*job.locked_by) : "null", job.cancel_requested, job.data, job.errors);
+}
+
+/// `90s`, `3m12s`, `2h05m`, `3d04h`: two units are enough for a person.
+auto human_duration(microseconds duration) -> std::string {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(duration).count();
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
+  return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
+}
+
+/// A time relative to this machine's clock: `3m12s ago`, `in 2h05m`. Good enough for display only.
+auto relative(pq::TimePoint time) -> std::string {
+  const auto age = std::chrono::duration_cast<microseconds>(pq::Clock::now() - time);
+  return age >= 0us ? human_duration(age) + " ago" : "in " + human_duration(-age);
+}
+
+class Table {
+ public:
+  struct Column {
+    std::string header;
+    bool numeric = false;  // right-aligned
+  };
+  explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
+
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+
+  [[nodiscard]] auto render() const -> std::string {
+    std::vector<std::size_t> widths;
+    for (const auto& column : columns_) widths.push_back(display_width(column.header));
+    for (const auto& row : rows_) {
+      for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
+    }
+    std::string out;
+    auto line = [&](auto&& text_of) {
+      std::string text;
+      for (std::size_t i = 0; i < columns_.size(); ++i) {
+        const std::string& value = text_of(i);
+        const std::string padding(widths[i] - display_width(value), ' ');
+        if (i > 0) text += "  ";
+        text += columns_[i].numeric ? padding + value : value + padding;
+      }
+      while (text.ends_with(' ')) text.pop_back();
+      out += text + '\n';
+    };
+    line([&](std::size_t i) -> const std::string& { return columns_[i].header; });
+    for (const auto& row : rows_) line([&](std::size_t i) -> const std::string& { return row[i]; });
+    return out;
+  }
+
+ private:
+  std::vector<Column> columns_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// ---- options -------------------------------------------------------------------------------------------
+
+auto text_option(const cxxopts::ParseResult& args, const std::string& name) -> std::optional<std::string> {
+  if (args.count(name) == 0) return std::nullopt;
+  return args[name].as<std::string>();
+}
+
+template <class Integer>
+auto parse_integer(std::string_view what, std::string_view text) -> Integer {
+  Integer value{};
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size()) {
+    throw pq::UsageError(fmt::format("bad {} '{}': expected an integer", what, cell(text, 40)));
+  }
+  return value;
+}
+
+auto parse_id(std::string_view text) -> std::int64_t {
+  auto id = parse_integer<std::int64_t>("job id", text);
+  if (id < 1) throw pq::UsageError(fmt::format("bad job id '{}': ids start at 1", text));
+  return id;
+}
+
+/// Seconds as a plain number (`--wait 5`), or a duration (`--wait 2m`).
+auto parse_seconds(std::string_view what, std::string_view text) -> microseconds {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return pq::parse_duration(std::string(text) + "s");
+  }
+  try {
+    return pq::parse_duration(text);
+  } catch (const pq::UsageError&) {
+    throw pq::UsageError(fmt::format("bad {} '{}': expected seconds, or a number followed by s, m, h or d", what,
+                                     cell(text, 40)));
+  }
+}
+
+auto state_option(const cxxopts::ParseResult& args) -> std::optional<pq::JobState> {
+  if (auto state = text_option(args, "state")) return pq::parse_job_state(*state);
+  return std::nullopt;
+}
+
+/// What a command runs with: its parsed options and a connection opened on first use.
+class Context {
+ public:
+  Context(std::string command, cxxopts::ParseResult args) : command_(std::move(command)), args_(std::move(args)) {}
+
+  [[nodiscard]] auto args() const -> const cxxopts::ParseResult& { return args_; }
+  [[nodiscard]] auto json() const -> bool { return args_.count("json") > 0; }
+  [[nodiscard]] auto has(const std::string& name) const -> bool { return args_.count(name) > 0; }
+  [[nodiscard]] auto text(const std::string& name) const -> std::optional<std::string> {
+    return text_option(args_, name);
+  }
+  /// A positional argument the command cannot do without.
+  [[nodiscard]] auto required(const std::string& name, std::string_view shown) const -> std::string {
+    if (auto value = text(name)) return *value;
+    throw pq::UsageError(fmt::format("{} needs {} (see pq {} --help)", command_, shown, command_));
+  }
+
+  auto pq() -> pq::PQ& {
+    if (!pq_) pq_.emplace(text("db").value_or(""), pq::ConnectionOptions{.schema = args_["schema"].as<std::string>()});
+    return *pq_;
+  }
+
+  /// "job 42 is running", for messages about a job a command could not act on.
+  auto state_of(std::int64_t id) -> std::string {
+    auto job = pq().job(id);
+    return job ? fmt::format("job {} is {}", id, pq::to_string(job->state)) : fmt::format("job {} not found", id);
+  }
+
+ private:
+  std::string command_;
+  cxxopts::ParseResult args_;
+  std::optional<pq::PQ> pq_;
+};
+
+// ---- put -----------------------------------------------------------------------------------------------
+
+/// The input of put: a file, or stdin for none or "-".
+class Input {
+ public:
+  explicit Input(const std::optional<std::string>& path) {
+    if (!path || *path == "-") {
+      if (::isatty(STDIN_FILENO) != 0) fmt::print(stderr, "pq: reading JSON from stdin; end it with Ctrl-D\n");
+      return;
+    }
+    file_.open(*path, std::ios::binary);
+    if (!file_) throw pq::UsageError(fmt::format("cannot read '{}': {}", cell(*path), std::strerror(errno)));
+    struct stat status {};
+    if (::stat(path->c_str(), &status) == 0 && S_ISREG(status.st_mode)) {
+      size_ = static_cast<std::size_t>(status.st_size);
+    }
+  }
+
+  auto stream() -> std::istream& { return file_.is_open() ? file_ : std::cin; }
+  /// Bytes in the input, when it is a regular file.
+  [[nodiscard]] auto size() const -> std::optional<std::size_t> { return size_; }
+
+  auto read_all() -> std::string {
+    std::string text{std::istreambuf_iterator<char>(stream()), std::istreambuf_iterator<char>()};
+    if (stream().bad()) throw pq::Error("cannot read the input");
+    return text;
+  }
+
+ private:
+  std::ifstream file_;
+  std::optional<std::size_t> size_;
+};
+
+/// A one-line progress report on stderr, drawn only when a person watches it.
+class Progress {
+ public:
+  explicit Progress(std::optional<std::size_t> total_bytes)
+      : shown_(::isatty(STDERR_FILENO) != 0), total_(total_bytes) {}
+  Progress(const Progress&) = delete;
+  auto operator=(const Progress&) -> Progress& = delete;
+  ~Progress() {
+    if (shown_) fmt::print(stderr, "\r\x1b[K");
+  }
+
+  void update(std::size_t jobs, std::size_t bytes) const {
+    if (!shown_) return;
+    if (total_ && *total_ > 0) {
+      const auto percent = std::min<std::size_t>(100, bytes * 100 / *total_);
+      const auto filled = percent * 30 / 100;
+      fmt::print(stderr, "\r[{}{}] {:3}%  {} jobs", std::string(filled, '#'), std::string(30 - filled, ' '),
+                 percent, jobs);
+    } else {
+      fmt::print(stderr, "\r{} jobs", jobs);
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  bool shown_;
+  std::optional<std::size_t> total_;
+};
+
+void print_ids(std::span<const std::int64_t> ids, bool json) {
+  std::string out;
+  for (auto id : ids) out += json ? fmt::format("{{\"id\":{}}}\n", id) : fmt::format("{}\n", id);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+/// One transaction around every batch: all lines or none, so a bad line 90,000 leaves nothing half done.
+auto put_ndjson(Context& ctx, pq::Queue& queue, const pq::PutOptions& options, Input& input) -> int {
+  std::vector<std::int64_t> ids;
+  try {
+    pq::NdjsonReader reader(input.stream(), kBatch, ctx.pq().options().max_payload);
+    const Progress progress(input.size());
+    auto tx = ctx.pq().begin();
+    for (auto batch = reader.next(); !batch.empty(); batch = reader.next()) {
+      auto batch_ids = queue.put_many(tx, batch, options);
+      ids.insert(ids.end(), batch_ids.begin(), batch_ids.end());
+      progress.update(ids.size(), reader.bytes());
+    }
+    tx.commit();
+  } catch (const pq::JsonError& error) {
+    throw pq::JsonError(fmt::format("{}; no job was put", error.what()), error.offset());
+  } catch (const pq::UsageError& error) {
+    throw pq::UsageError(fmt::format("{}; no job was put", error.what()));
+  }
+  print_ids(ids, ctx.json());
+  return kOk;
+}
+
+auto run_put(Context& ctx) -> int {
+  auto queue = ctx.pq()[ctx.required("queue", "a QUEUE")];
+  pq::PutOptions options;
+  if (auto at = ctx.text("at")) options.schedule_at = pq::parse_when(*at);
+  if (auto expected = ctx.text("expected")) options.expected_at = pq::parse_when(*expected);
+  if (auto priority = ctx.text("priority")) options.priority = parse_integer<int>("--priority", *priority);
+  if (auto attempts = ctx.text("max-attempts")) options.max_attempts = parse_integer<int>("--max-attempts", *attempts);
+  if (auto kind = ctx.text("kind")) options.kind = *kind;
+  const auto json = ctx.text("json-text");
+  if (json && ctx.has("file")) throw pq::UsageError("give the job as an argument or with --file, not both");
+  if (json && ctx.has("ndjson")) throw pq::UsageError("--ndjson reads its jobs from --file or stdin, not an argument");
+  if (json) {
+    print_ids(std::array{queue.put(*json, options)}, ctx.json());
+    return kOk;
+  }
+  Input input(ctx.text("file"));
+  if (ctx.has("ndjson")) return put_ndjson(ctx, queue, options, input);
+  print_ids(std::array{queue.put(input.read_all(), options)}, ctx.json());
+  return kOk;
+}
+
+// ---- get -----------------------------------------------------------------------------------------------
+
+auto run_get(Context& ctx) -> int {
+  const auto name = ctx.required("queue", "a QUEUE");
+  std::optional<pq::Job> job;
+  if (ctx.has("keep")) {
+    if (ctx.has("wait")) throw pq::UsageError("--keep looks at the queue as it is and cannot --wait");
+    job = pq::Admin{ctx.pq()}.peek(name);
+  } else {
+    pq::Wait wait = 0s;
+    if (auto text = ctx.text("wait")) wait = *text == "forever" ? pq::forever : parse_seconds("--wait", *text);
+    job = ctx.pq()[name].get(wait);
+  }
+  if (!job) throw Nothing(fmt::format("queue '{}' is empty", name));
+  fmt::print("{}\n", ctx.json() ? json_job(*job) : job->data);
+  return kOk;
+}
+
+// ---- stats and top -------------------------------------------------------------------------------------
+
+auto stats_table(const std::vector<pq::QueueStats>& stats, std::optional<microseconds> rate_window) -> Table {
+  std::vector<Table::Column> columns{{"QUEUE"},          {"SCHEDULED", true}, {"AVAILABLE", true},
+                                     {"RUNNING", true},  {"COMPLETED", true}, {"FAILED", true},
+                                     {"CANCELLED", true}, {"OLDEST", true}};
+  columns.push_back(rate_window ? Table::Column{"FINISHED/S", true} : Table::Column{"FINISHED/MIN", true});
+  Table table(std::move(columns));
+  for (const auto& q : stats) {
+    std::string finished = std::to_string(q.finished);
+    if (rate_window) {
+      const auto seconds = std::chrono::duration<double>(*rate_window).count();
+      finished = fmt::format("{:.1f}", seconds > 0 ? static_cast<double>(q.finished) / seconds : 0.0);
+    }
+    table.add({cell(q.queue, 40), std::to_string(q.scheduled), std::to_string(q.available), std::to_string(q.running),
+               std::to_string(q.completed), std::to_string(q.failed), std::to_string(q.cancelled),
+               q.oldest_available ? human_duration(*q.oldest_available) : "-", finished});
+  }
+  return table;
+}
+
+auto run_stats(Context& ctx) -> int {
+  const auto stats = pq::Admin{ctx.pq()}.stats(1min);
+  if (ctx.json()) {
+    std::string out = "[";
+    for (const auto& q : stats) {
+      if (out.size() > 1) out += ',';
+      out += fmt::format(
+          R"({{"queue":{},"scheduled":{},"available":{},"running":{},"completed":{},"failed":{},"cancelled":{},)"
+          R"("oldest_available_seconds":{},"finished_last_minute":{}}})",
+          json_string(q.queue), q.scheduled, q.available, q.running, q.completed, q.failed, q.cancelled,
+          q.oldest_available ? fmt::format("{:.6f}", std::chrono::duration<double>(*q.oldest_available).count())
+                             : "null",
+          q.finished);
+    }
+    fmt::print("{}]\n", out);
+  } else if (stats.empty()) {
+    fmt::print("no jobs in schema '{}'\n", cell(ctx.pq().options().schema));
+  } else {
+    fmt::print("{}", stats_table(stats, std::nullopt).render());
+  }
+  return kOk;
+}
+
+/// SIGINT and SIGTERM become a byte in a pipe, so a sleeping loop wakes at once and stops cleanly.
+class StopSignals {
+ public:
+  StopSignals() {
+    if (::pipe2(fds_.data(), O_CLOEXEC | O_NONBLOCK) != 0) {
+      throw pq::Error(fmt::format("pipe: {}", std::strerror(errno)));
+    }
+    write_fd_ = fds_[1];
+    struct sigaction action {};
+    action.sa_handler = [](int) {
+      const int saved = errno;  // the interrupted code may be about to read it
+      const char byte = 1;
+      [[maybe_unused]] auto written = ::write(write_fd_, &byte, 1);
+      errno = saved;
+    };
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &old_int_);
+    ::sigaction(SIGTERM, &action, &old_term_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  auto operator=(const StopSignals&) -> StopSignals& = delete;
+  ~StopSignals() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+
+  /// Sleeps up to `timeout`; true when a stop signal came.
+  [[nodiscard]] auto wait(microseconds timeout) const -> bool {
+    pollfd fd{fds_[0], POLLIN, 0};
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const int rc = ::poll(&fd, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
+      if (rc > 0) return true;
+      if (rc == 0) return false;
+      if (errno != EINTR) throw pq::Error(fmt::format("poll: {}", std::strerror(errno)));
+    }
+  }
+
+ private:
+  static inline int write_fd_ = -1;
+  std::array<int, 2> fds_{-1, -1};
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+auto run_top(Context& ctx) -> int {
+  const auto interval = parse_seconds("--interval", ctx.text("interval").value_or("1"));
+  if (interval <= 0us) throw pq::UsageError("--interval must be longer than 0s");
+  const auto iterations = parse_integer<std::int64_t>("--iterations", ctx.text("iterations").value_or("0"));
+  if (iterations < 0) throw pq::UsageError("--iterations must be 0 (until stopped) or more");
+  const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+  pq::Admin admin{ctx.pq()};
+  const StopSignals stop;
+  // Each sample counts the jobs finished since the previous one, so the rate needs no counter in the database.
+  auto window = interval;
+  auto previous = std::chrono::steady_clock::now();
+  for (std::int64_t i = 0; iterations == 0 || i < iterations; ++i) {
+    if (i > 0) {
+      if (stop.wait(interval)) break;
+      const auto now = std::chrono::steady_clock::now();
+      window = std::chrono::duration_cast<microseconds>(now - previous);
+      previous = now;
+    }
+    const auto stats = admin.stats(window);
+    std::string screen;
+    if (terminal) {
+      screen = fmt::format("\x1b[H\x1b[2Jpq top: {}, schema '{}', every {}; Ctrl-C stops\n\n", ctx.pq().describe(),
+                           cell(ctx.pq().options().schema), human_duration(interval));
+    } else if (i > 0) {
+      screen = "\n";
+    }
+    screen += stats.empty() ? "no jobs\n" : stats_table(stats, window).render();
+    fmt::print("{}", screen);
+    std::fflush(stdout);
+  }
+  return kOk;
+}
+
+// ---- jobs and show -------------------------------------------------------------------------------------
+
+void print_jobs(const std::vector<pq::Job>& jobs, bool json) {
+  if (json) {
+    std::string out = "[";
+    for (const auto& job : jobs) out += (out.size() > 1 ? "," : "") + json_job(job);
+    fmt::print("{}]\n", out);
+    return;
+  }
+  if (jobs.empty()) {
+    fmt::print("no jobs\n");
+    return;
+  }
+  Table table({{"ID", true}, {"QUEUE"}, {"KIND"}, {"STATE"}, {"PRI", true}, {"TRIES", true}, {"ENQUEUED"}, {"DATA"}});
+  for (const auto& job : jobs) {
+    table.add({std::to_string(job.id), cell(job.queue, 30), cell(job.kind, 20), std::string(pq::to_string(job.state)),
+               std::to_string(job.priority), fmt::format("{}/{}", job.attempt, job.max_attempts),
+               relative(job.enqueued_at), cell(job.data, 50)});
+  }
+  fmt::print("{}", table.render());
+}
+
+auto run_jobs(Context& ctx) -> int {
+  pq::JobFilter filter{.queue = ctx.text("queue"), .state = state_option(ctx.args()), .kind = ctx.text("kind")};
+  if (auto limit = ctx.text("limit")) filter.limit = parse_integer<std::int64_t>("--limit", *limit);
+  print_jobs(pq::Admin{ctx.pq()}.jobs(filter), ctx.json());
+  return kOk;
+}
+
+auto run_show(Context& ctx) -> int {
+  const auto id = parse_id(ctx.required("id", "a job ID"));
+  auto job = ctx.pq().job(id);
+  if (!job) throw Nothing(fmt::format("job {} not found", id));
+  if (ctx.json()) {
+    fmt::print("{}\n", json_job(*job));
+    return kOk;
+  }
+  auto time = [](const std::optional<pq::TimePoint>& t) {
+    return t ? fmt::format("{} ({})", pq::format_time(*t), relative(*t)) : std::string("-");
+  };
+  std::string out;
+  auto field = [&](std::string_view name, const std::string& value) { out += fmt::format("{:<17}{}\n", name, value); };
+  field("id", std::to_string(job->id));
+  field("queue", cell(job->queue, 200));
+  field("kind", job->kind.empty() ? "-" : cell(job->kind, 200));
+  field("state", fmt::format("{}{}", pq::to_string(job->state), job->cancel_requested ? " (cancel requested)" : ""));
+  field("priority", std::to_string(job->priority));
+  field("attempt", fmt::format("{} of {}", job->attempt, job->max_attempts));
+  field("enqueued_at", time(job->enqueued_at));
+  field("schedule_at", time(job->schedule_at));
+  field("expected_at", time(job->expected_at));
+  field("attempted_at", time(job->attempted_at));
+  field("lease_until", time(job->lease_until));
+  field("locked_by", job->locked_by ? cell(*job->locked_by, 200) : "-");
+  field("finished_at", time(job->finished_at));
+  field("data", job->data);
+  const auto history = pq::error_history(*job);
+  field("errors", history.empty() ? "-" : "");
+  for (const auto& error : history) {
+    out += fmt::format("  attempt {}{}: {}\n", error.attempt, error.at.empty() ? "" : " at " + cell(error.at, 40),
+                       cell(error.error, 500));
+  }
+  fmt::print("{}", out);
+  return kOk;
+}
+
+// ---- retry, cancel, purge ------------------------------------------------------------------------------
+
+auto run_retry(Context& ctx) -> int {
+  const auto id = ctx.text("id");
+  const auto queue = ctx.text("queue");
+  if (id.has_value() == queue.has_value()) {
+    throw pq::UsageError("retry needs a job ID or --queue Q (with --state failed or cancelled), not both");
+  }
+  if (id && ctx.has("state")) throw pq::UsageError("--state goes with --queue; retry ID takes no --state");
+  std::int64_t requeued = 0;
+  if (id) {
+    const auto job = parse_id(*id);
+    switch (pq::Admin{ctx.pq()}.retry(job)) {
+      case pq::RetryResult::requeued: requeued = 1; break;
+      case pq::RetryResult::not_found: throw Nothing(fmt::format("job {} not found", job));
+      case pq::RetryResult::not_retryable:
+        throw Nothing(fmt::format("{}; only failed or cancelled jobs can be retried", ctx.state_of(job)));
+    }
+  } else {
+    requeued = pq::Admin{ctx.pq()}.retry_all(*queue, state_option(ctx.args()).value_or(pq::JobState::failed));
+  }
+  if (ctx.json()) {
+    fmt::print("{{\"requeued\":{}}}\n", requeued);
+  } else if (id) {
+    fmt::print("job {} is available again\n", *id);
+  } else {
+    fmt::print("requeued {} job{} of queue '{}'\n", requeued, requeued == 1 ? "" : "s", cell(*queue));
+  }
+  return kOk;
+}
+
+auto run_cancel(Context& ctx) -> int {
+  const auto id = parse_id(ctx.required("id", "a job ID"));
+  std::string_view outcome;
+  switch (pq::Admin{ctx.pq()}.cancel(id)) {
+    case pq::CancelResult::cancelled: outcome = "cancelled"; break;
+    case pq::CancelResult::cancel_requested: outcome = "cancel requested"; break;
+    case pq::CancelResult::not_found: throw Nothing(fmt::format("job {} not found", id));
+    case pq::CancelResult::already_finished:
+      throw Nothing(fmt::format("{}; only scheduled, available or running jobs can be cancelled", ctx.state_of(id)));
+  }
+  if (ctx.json()) {
+    fmt::print("{{\"id\":{},\"outcome\":\"{}\"}}\n", id, outcome);
+  } else if (outcome == "cancelled") {
+    fmt::print("job {} cancelled\n", id);
+  } else {
+    fmt::print("job {} is running: its worker will stop it at its next heartbeat\n", id);
+  }
+  return kOk;
+}
+
+auto run_purge(Context& ctx) -> int {
+  pq::PurgeFilter filter{.queue = ctx.text("queue").value_or(""), .state = state_option(ctx.args())};
+  if (filter.queue.empty()) throw pq::UsageError("purge needs --queue Q (see pq purge --help)");
+  if (auto older = ctx.text("older-than")) filter.older_than = pq::parse_duration(*older);
+  const auto deleted = pq::Admin{ctx.pq()}.purge(filter);
+  if (ctx.json()) {
+    fmt::print("{{\"deleted\":{}}}\n", deleted);
+  } else {
+    fmt::print("deleted {} job{} of queue '{}'\n", deleted, deleted == 1 ? "" : "s", cell(filter.queue));
+  }
+  return kOk;
+}
+
+// ---- migrate, version ----------------------------------------------------------------------------------
+
+auto run_migrate(Context& ctx) -> int {
+  const int version = ctx.pq().create();
+  const auto& schema = ctx.pq().options().schema;
+  if (ctx.json()) {
+    fmt::print("{{\"schema\":{},\"version\":{}}}\n", json_string(schema), version);
+  } else {
+    fmt::print("schema '{}' is at version {}\n", cell(schema), version);
+  }
+  return kOk;
+}
+
+auto run_version(Context& ctx) -> int {
+  if (ctx.json()) {
+    fmt::print("{{\"version\":\"{}\",\"schema_version\":{}}}\n", PQ_VERSION, pq::PQ::latest_schema_version());
+  } else {
+    fmt::print("pq {} (schema version {})\n", PQ_VERSION, pq::PQ::latest_schema_version());
+  }
+  return kOk;
+}
+
+// ---- dispatch ------------------------------------------------------------------------------------------
+
+struct Command {
+  std::string_view name;
+  std::string_view arguments;  // positional, for the usage line
+  std::string_view summary;
+  std::vector<std::string> positional;
+  std::function<void(cxxopts::OptionAdder&)> options;
+  std::function<int(Context&)> run;
+};
+
+auto commands() -> const std::vector<Command>& {
+  using cxxopts::value;
+  static const std::vector<Command> all{
+      {"put", "QUEUE [JSON]", "Put a job and print its id; --ndjson puts one job per line and prints an id per line.",
+       {"queue", "json-text"},
+       [](cxxopts::OptionAdder& add) {
+         add("file", "read the JSON from file F (- for stdin); without JSON or --file, stdin",
+             value<std::string>(), "F")
+            ("ndjson", "one job per line, put in batches inside one transaction: all lines or none")
+            ("at", "not before then: a delay (90s, 5m, 2h, 1d) or an ISO-8601 time", value<std::string>(), "WHEN")
+            ("expected", "when the job is expected to run: orders jobs of equal priority", value<std::string>(),
+             "WHEN")
+            ("priority", "lower runs first (-32768..32767, default 0)", value<std::string>(), "N")
+            ("max-attempts", "attempts before the job fails (default 25)", value<std::string>(), "N")
+            ("kind", "the task that handles the job", value<std::string>(), "KIND");
+       },
+       run_put},
+      {"get", "QUEUE", "Take the next job of QUEUE, print its JSON and complete it. Exit 1 when there is none.",
+       {"queue"},
+       [](cxxopts::OptionAdder& add) {
+         add("wait", "wait up to S seconds (or 2m, ...) for a job, or forever; default: do not wait",
+             value<std::string>(), "S")
+            ("keep", "only look: print the job a get would take, and leave it");
+       },
+       run_get},
+      {"stats", "", "Per queue: jobs by state, how long the oldest available job has waited, jobs finished in the "
+                    "last minute.",
+       {}, [](cxxopts::OptionAdder&) {}, run_stats},
+      {"top", "", "Stats as a live table with rates (jobs finished per second), until Ctrl-C.",
+       {},
+       [](cxxopts::OptionAdder& add) {
+         add("interval", "seconds between samples: 1 (default), 5s, 1m", value<std::string>(), "S")
+            ("iterations", "stop after N samples (default 0: until Ctrl-C)", value<std::string>(), "N");
+       },
+       run_top},
+      {"jobs", "", "List jobs, newest first.",
+       {},
+       [](cxxopts::OptionAdder& add) {
+         add("queue", "only this queue", value<std::string>(), "Q")
+            ("state", "only this state: scheduled, available, running, completed, failed or cancelled",
+             value<std::string>(), "S")
+            ("kind", "only this kind", value<std::string>(), "K")
+            ("limit", "at most N jobs (default 100)", value<std::string>(), "N");
+       },
+       run_jobs},
+      {"show", "ID", "One job, with its error history.", {"id"}, [](cxxopts::OptionAdder&) {}, run_show},
+      {"retry", "ID | --queue Q [--state S]",
+       "Make a failed or cancelled job available again, with one more attempt if it had none left; its error "
+       "history stays. With --queue, every such job of the queue.",
+       {"id"},
+       [](cxxopts::OptionAdder& add) {
+         add("queue", "retry the jobs of this queue", value<std::string>(), "Q")
+            ("state", "with --queue: failed (default) or cancelled", value<std::string>(), "S");
+       },
+       run_retry},
+      {"cancel", "ID",
+       "Cancel a scheduled or available job. A running job is asked to stop: its worker sees the request at its "
+       "next heartbeat.",
+       {"id"}, [](cxxopts::OptionAdder&) {}, run_cancel},
+      {"purge", "--queue Q", "Delete the finished (completed, failed, cancelled) jobs of a queue and say how many.",
+       {},
+       [](cxxopts::OptionAdder& add) {
+         add("queue", "the queue (required)", value<std::string>(), "Q")
+            ("state", "only this state (any state may be named)", value<std::string>(), "S")
+            ("older-than", "only jobs finished (unfinished: enqueued) longer ago than this, e.g. 7d",
+             value<std::string>(), "D");
+       },
+       run_purge},
+      {"migrate", "", "Install or upgrade pq's tables in the schema and print its version.", {},
+       [](cxxopts::OptionAdder&) {}, run_migrate},
+      {"version", "", "Print pq's version and the schema version it installs.", {}, [](cxxopts::OptionAdder&) {},
+       run_version},
+  };
+  return all;
+}
+
+auto find_command(std::string_view name) -> const Command* {
+  for (const auto& command : commands()) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+auto make_options(const Command& command) -> cxxopts::Options {
+  cxxopts::Options options(fmt::format("pq {}", command.name), std::string(command.summary));
+  options.positional_help(std::string(command.arguments));
+  auto specific = options.add_options();
+  command.options(specific);
+  auto common = options.add_options("connection");
+  common("db", "libpq connection string or URI (default: DATABASE_URL, else PG* variables)",
+         cxxopts::value<std::string>(), "URL")
+      ("schema", "schema holding pq's tables", cxxopts::value<std::string>()->default_value("pq"), "NAME")
+      ("h,help", "show this help");
+  if (command.name != "top") common("json", "print JSON for scripts");
+  auto positional = options.add_options("positional");
+  for (const auto& name : command.positional) positional(name, "", cxxopts::value<std::string>());
+  options.parse_positional(command.positional);
+  return options;
+}
+
+/// The index of the command word: the first argument that is neither an option nor the value of one of the
+/// connection options, which may come before it (`pq --db URL stats`).
+auto command_index(std::span<char*> argv) -> std::size_t {
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--db" || arg == "--schema") {
+      ++i;
+    } else if (!arg.starts_with('-')) {
+      return i;
+    }
+  }
+  return 0;
+}
+
+auto run(std::span<char*> argv) -> int {
+  const auto at = command_index(argv);
+  const std::string_view name = at == 0 ? "" : argv[at];
+  const bool asked_for_help = std::any_of(argv.begin() + 1, argv.end(), [](const char* arg) {
+    return std::string_view(arg) == "--help" || std::string_view(arg) == "-h";
+  });
+  if (argv.size() == 1) {
+    fmt::print(stderr, "{}", kHelp);
+    return kUsage;
+  }
+  if (name.empty() && !asked_for_help) throw pq::UsageError("no command given (see pq --help)");
+  if (name.empty() || name == "help") {
+    const auto* topic = name == "help" && at + 1 < argv.size() ? find_command(argv[at + 1]) : nullptr;
+    fmt::print("{}", topic != nullptr ? make_options(*topic).help({"", "connection"}) : std::string(kHelp));
+    return kOk;
+  }
+  const auto* command = find_command(name);
+  if (command == nullptr) {
+    throw pq::UsageError(fmt::format("unknown command '{}' (see pq --help)", cell(name, 40)));
+  }
+  auto options = make_options(*command);
+  std::vector<char*> rest{argv[0]};
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    if (i != at) rest.push_back(argv[i]);
+  }
+  cxxopts::ParseResult args;
+  try {
+    args = options.parse(static_cast<int>(rest.size()), rest.data());
+  } catch (const cxxopts::exceptions::exception& error) {
+    throw pq::UsageError(fmt::format("{} (see pq {} --help)", error.what(), command->name));
+  }
+  if (args.count("help") > 0) {
+    fmt::print("{}", options.help({"", "connection"}));
+    return kOk;
+  }
+  if (!args.unmatched().empty()) {
+    throw pq::UsageError(fmt::format("unexpected argument '{}' (see pq {} --help)", cell(args.unmatched().front(), 40),
+                                     command->name));
+  }
+  Context ctx(std::string(command->name), std::move(args));
+  return command->run(ctx);
+}
+
+}  // namespace
+
+auto main(int argc, char** argv) -> int {
+  auto fail = [](int code, std::string_view message) {
+    std::fflush(stdout);
+    fmt::print(stderr, "pq: {}\n", one_line(message));
+    return code;
+  };
+  try {
+    return run(std::span<char*>(argv, static_cast<std::size_t>(argc)));
+  } catch (const Nothing& nothing) {
+    return fail(kNothing, nothing.what());
+  } catch (const pq::UsageError& error) {
+    return fail(kUsage, error.what());
+  } catch (const pq::JsonError& error) {
+    return fail(kUsage, error.what());
+  } catch (const std::exception& error) {
+    return fail(kFailure, error.what());
+  }
+}
