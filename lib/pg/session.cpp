@@ -39,6 +39,9 @@ Session::Session(const std::string& conninfo) : password_(password_of(conninfo))
                       password_),
                 "08001");
   }
+  // libpq prints server notices to stderr by default; in a library they are noise in the application's
+  // output (pq's errors carry what matters).
+  PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
 }
 
 void Session::attach(std::shared_ptr<const Statements> statements, bool prepare) {

@@ -33,6 +33,8 @@ class Fetcher {
         std::optional<std::chrono::microseconds> next_due;
         if (claim_now) {
           claim_now = false;
+          // Settled before the round began: no result can land during it, so an empty round means empty queues.
+          const bool settled_before = shared_->options.burst && settled();
           auto round = claim_round();
           if (round.full) {
             claim_now = true;  // there may be more: claim again as soon as a slot frees
@@ -42,7 +44,7 @@ class Fetcher {
               claim_now = true;
               continue;
             }
-            if (shared_->options.burst && settled()) return;
+            if (settled_before && settled()) return;
           }
         }
         claim_now = sleep(next_due) || claim_now;
