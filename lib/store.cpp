@@ -29,12 +29,6 @@ void add_options(pg::Params& params, const PutOptions& options) {
   add_when(params, options.expected_at);
 }
 
-auto ids(const pg::Result& result) -> std::vector<std::int64_t> {
-  std::vector<std::int64_t> out;
-  out.reserve(static_cast<std::size_t>(result.rows()));
-  for (int row = 0; row < result.rows(); ++row) out.push_back(result.i64(row, 0));
-  return out;
-}
 
 }  // namespace
 
@@ -69,7 +63,7 @@ auto put_many(pg::Session& session, std::string_view queue, std::span<const std:
   auto params = put_params(queue, options);
   params.add(pg::text_array(data));
   add_options(params, options);
-  return ids(session.run(sql::queue_put_many, params));
+  return session.run(sql::queue_put_many, params).column_i64(0);
 }
 
 auto take(pg::Session& session, std::string_view queue) -> std::optional<Job> {

@@ -10,18 +10,12 @@ auto held_params(const Held& jobs) -> pg::Params {
   return params;
 }
 
-auto first_column_ids(const pg::Result& result) -> std::vector<std::int64_t> {
-  std::vector<std::int64_t> out;
-  out.reserve(static_cast<std::size_t>(result.rows()));
-  for (int row = 0; row < result.rows(); ++row) out.push_back(result.i64(row, 0));
-  return out;
-}
 
 }  // namespace
 
 auto complete_many(pg::Session& session, const Held& jobs, std::string_view worker) -> std::vector<std::int64_t> {
   if (jobs.empty()) return {};
-  return first_column_ids(session.run(sql::queue_complete_many, held_params(jobs).add(worker)));
+  return session.run(sql::queue_complete_many, held_params(jobs).add(worker)).column_i64(0);
 }
 
 auto retry_many(pg::Session& session, const Held& jobs, std::span<const std::int64_t> delays_us,
@@ -29,7 +23,7 @@ auto retry_many(pg::Session& session, const Held& jobs, std::span<const std::int
   if (jobs.empty()) return {};
   auto params = held_params(jobs);
   params.add(pg::integer_array(delays_us)).add(pg::text_array(errors)).add(worker);
-  return first_column_ids(session.run(sql::queue_retry_many, params));
+  return session.run(sql::queue_retry_many, params).column_i64(0);
 }
 
 auto fail_many(pg::Session& session, const Held& jobs, std::span<const std::string> errors,
@@ -37,12 +31,12 @@ auto fail_many(pg::Session& session, const Held& jobs, std::span<const std::stri
   if (jobs.empty()) return {};
   auto params = held_params(jobs);
   params.add(pg::text_array(errors)).add(worker);
-  return first_column_ids(session.run(sql::queue_fail_many, params));
+  return session.run(sql::queue_fail_many, params).column_i64(0);
 }
 
 auto release_many(pg::Session& session, const Held& jobs, std::string_view worker) -> std::vector<std::int64_t> {
   if (jobs.empty()) return {};
-  return first_column_ids(session.run(sql::queue_release_many, held_params(jobs).add(worker)));
+  return session.run(sql::queue_release_many, held_params(jobs).add(worker)).column_i64(0);
 }
 
 auto heartbeat(pg::Session& session, const Held& jobs, std::string_view worker, std::chrono::microseconds lease)

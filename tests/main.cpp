@@ -22,6 +22,14 @@ auto fresh(pq::ConnectionOptions options) -> pq::PQ {
   return pq;
 }
 
+auto jobs_table(const pq::PQ& pq) -> std::string { return "\"" + pq.options().schema + "\".jobs"; }
+
+void exec(pq::PQ& pq, const std::string& sql) {
+  auto tx = pq.begin();
+  tx.exec(sql);
+  tx.commit();
+}
+
 auto scalar(pq::PQ& pq, const std::string& sql) -> std::string {
   auto tx = pq.begin();
   auto result = tx.exec(sql);

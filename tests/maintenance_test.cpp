@@ -7,13 +7,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-auto jobs_table(pq::PQ& pq) -> std::string { return "\"" + pq.options().schema + "\".jobs"; }
-
-void exec(pq::PQ& pq, const std::string& statement) {
-  auto tx = pq.begin();
-  tx.exec(statement);
-  tx.commit();
-}
 
 }  // namespace
 
@@ -23,7 +16,7 @@ TEST_SUITE("maintenance") {
     auto due = pq["p"].put("1", {.schedule_at = 1h});
     auto later = pq["p"].put("2", {.schedule_at = 1h});
     pq["other"].put("3", {.schedule_at = 1h});
-    exec(pq, "update " + jobs_table(pq) + " set schedule_at = now() - interval '1 second' where id <> " +
+    test::exec(pq, "update " + test::jobs_table(pq) + " set schedule_at = now() - interval '1 second' where id <> " +
                  std::to_string(later));
     CHECK(pq::Promoter(pq).run_once() == 2);
     CHECK(pq.job(due)->state == pq::JobState::available);
@@ -38,7 +31,7 @@ TEST_SUITE("maintenance") {
     auto live = pq["r"].put("3");
     auto lease = pq.shared()->pool.open();
     REQUIRE(pq::store::claim(*lease, "r", 3, std::chrono::seconds(60), "dead-worker").size() == 3);
-    exec(pq, "update " + jobs_table(pq) + " set lease_until = now() - interval '1 second' where id in (" +
+    test::exec(pq, "update " + test::jobs_table(pq) + " set lease_until = now() - interval '1 second' where id in (" +
                  std::to_string(retry) + "," + std::to_string(last) + ")");
     auto rescued = pq::Rescuer(pq).run_once();
     CHECK(rescued.size() == 2);
@@ -58,7 +51,7 @@ TEST_SUITE("maintenance") {
     auto session = pq.shared()->pool.open();
     auto first = pq::store::claim(*session, "late", 1, std::chrono::seconds(60), "old-worker");
     REQUIRE(first.size() == 1);
-    exec(pq, "update " + jobs_table(pq) + " set lease_until = now() - interval '1 second'");
+    test::exec(pq, "update " + test::jobs_table(pq) + " set lease_until = now() - interval '1 second'");
     REQUIRE(pq::Rescuer(pq).run_once().size() == 1);
     REQUIRE(pq::Promoter(pq).run_once() == 1);
     auto second = pq::store::claim(*session, "late", 1, std::chrono::seconds(60), "new-worker");
@@ -87,13 +80,13 @@ TEST_SUITE("maintenance") {
     while (pq["old"].get(0s)) {
     }
     auto failed = pq["old"].put("9");
-    exec(pq, "update " + jobs_table(pq) +
+    test::exec(pq, "update " + test::jobs_table(pq) +
                  " set state = 'failed', finished_at = now(), attempt = 1 where id = " + std::to_string(failed));
-    exec(pq, "update " + jobs_table(pq) + " set finished_at = now() - interval '8 days'");
+    test::exec(pq, "update " + test::jobs_table(pq) + " set finished_at = now() - interval '8 days'");
     pq["old"].put(R"("waiting")");
     CHECK(pq::Pruner(pq, pq::Days(7), pq::Days(30)).run_once() == 3);
     CHECK(pq.job(failed).has_value());
-    exec(pq, "update " + jobs_table(pq) + " set finished_at = now() - interval '31 days' where id = " +
+    test::exec(pq, "update " + test::jobs_table(pq) + " set finished_at = now() - interval '31 days' where id = " +
                  std::to_string(failed));
     CHECK(pq::Pruner(pq, pq::Days(7), pq::Days(30)).run_once() == 1);
     CHECK(pq["old"].size() == 1);
@@ -123,7 +116,7 @@ TEST_SUITE("maintenance") {
     CHECK(a.run_once());
     CHECK_FALSE(b.run_once());
     auto id = pq["s"].put("1", {.schedule_at = 1h});
-    exec(pq, "update " + jobs_table(pq) + " set schedule_at = now()");
+    test::exec(pq, "update " + test::jobs_table(pq) + " set schedule_at = now()");
     CHECK_FALSE(b.run_once());
     CHECK(pq.job(id)->state == pq::JobState::scheduled);
     CHECK(a.run_once());

@@ -11,8 +11,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-auto jobs_table(pq::PQ& pq) -> std::string { return "\"" + pq.options().schema + "\".jobs"; }
-
 auto scratch(const std::string& name) -> std::string {
   auto dir = std::filesystem::temp_directory_path() / pq::testing::unique_name("pq-proc");
   std::filesystem::create_directories(dir);
@@ -83,11 +81,7 @@ TEST_SUITE("process") {
   TEST_CASE("a plugin built by the suite registers its tasks in pq-worker") {
     auto pq = test::fresh();
     const auto table = "\"" + pq.options().schema + "\".effects";
-    {
-      auto tx = pq.begin();
-      tx.exec("create table " + table + " (job bigint, n int)");
-      tx.commit();
-    }
+    test::exec(pq, "create table " + table + " (job bigint, n int)");
     pq::Registry ignored;
     pq::load_plugin(test::built("PQ_PLUGIN"), ignored);  // the same entry point, loaded in-process
     CHECK(ignored.size() == 2);
@@ -100,7 +94,7 @@ TEST_SUITE("process") {
     REQUIRE(code);
     CHECK(*code == 0);
     CHECK(test::scalar(pq, "select count(distinct job) from " + table) == "50");
-    CHECK(test::scalar(pq, "select count(*) from " + jobs_table(pq) + " where state = 'completed'") == "50");
+    CHECK(test::scalar(pq, "select count(*) from " + test::jobs_table(pq) + " where state = 'completed'") == "50");
   }
 
   TEST_CASE("a worker killed with SIGKILL mid-job: the scheduler rescues the job and another worker completes it") {
@@ -126,7 +120,7 @@ TEST_SUITE("process") {
     scheduler.signal(SIGTERM);
     CHECK(second.wait(30s) == 0);
     CHECK(scheduler.wait(30s) == 0);
-    CHECK(test::scalar(pq, "select count(*) from " + jobs_table(pq) + " where state = 'running'") == "0");
+    CHECK(test::scalar(pq, "select count(*) from " + test::jobs_table(pq) + " where state = 'running'") == "0");
     CHECK(second.output().find("stopped:") != std::string::npos);
   }
 

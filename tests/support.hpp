@@ -31,6 +31,12 @@ auto wait_until(Condition condition, std::chrono::milliseconds timeout = std::ch
   return condition();
 }
 
+/// The quoted, schema-qualified name of a PQ's jobs table, for tests that look at rows directly.
+auto jobs_table(const pq::PQ& pq) -> std::string;
+
+/// Runs one statement in its own transaction.
+void exec(pq::PQ& pq, const std::string& sql);
+
 /// The first value of a one-row query, as text, run in its own transaction.
 auto scalar(pq::PQ& pq, const std::string& sql) -> std::string;
 

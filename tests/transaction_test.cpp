@@ -4,11 +4,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void make_eaten_table(pq::PQ& pq) {
-  auto tx = pq.begin();
-  tx.exec("create table \"" + pq.options().schema + "\".eaten (kind text not null)");
-  tx.commit();
-}
+void make_eaten_table(pq::PQ& pq) { test::exec(pq, "create table \"" + pq.options().schema + "\".eaten (kind text not null)"); }
 
 auto eaten(pq::PQ& pq) -> std::string {
   return test::scalar(pq, "select count(*) from \"" + pq.options().schema + "\".eaten");

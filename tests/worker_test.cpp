@@ -7,16 +7,6 @@
 
 using namespace std::chrono_literals;
 
-namespace {
-
-auto sql(pq::PQ& pq, const std::string& statement) -> std::string {
-  return test::scalar(pq, statement);
-}
-
-auto jobs_table(pq::PQ& pq) -> std::string { return "\"" + pq.options().schema + "\".jobs"; }
-
-}  // namespace
-
 TEST_SUITE("worker") {
   TEST_CASE("a burst worker runs every pushed job once and returns") {
     auto pq = test::fresh();
@@ -34,7 +24,7 @@ TEST_SUITE("worker") {
     CHECK(std::set<int>(seen.begin(), seen.end()).size() == 500);
     CHECK(worker.stats().completed == 500);
     CHECK(worker.stats().claimed == 500);
-    CHECK(sql(pq, "select count(*) from " + jobs_table(pq) + " where state = 'completed'") == "500");
+    CHECK(test::scalar(pq, "select count(*) from " + test::jobs_table(pq) + " where state = 'completed'") == "500");
     CHECK(log.contains("started"));
     CHECK(log.contains("stopped: 500 claimed, 500 completed"));
   }
@@ -55,12 +45,12 @@ TEST_SUITE("worker") {
     CHECK(job->errors.find("first time fails: x") != std::string::npos);
     CHECK(log.contains("attempt 1/25 failed: first time fails: x; retry in"));
     // The default backoff after attempt 1 is 1 s ± 10%, measured by the database's clock.
-    auto delay = std::stod(sql(pq, "select extract(epoch from schedule_at - attempted_at) from " + jobs_table(pq) +
+    auto delay = std::stod(test::scalar(pq, "select extract(epoch from schedule_at - attempted_at) from " + test::jobs_table(pq) +
                                        " where id = " + std::to_string(id)));
     CHECK(delay >= 0.85);
     CHECK(delay <= 1.2);
     // Move the clock instead of waiting: the retry falls due now.
-    sql(pq, "update " + jobs_table(pq) + " set schedule_at = now() where id = " + std::to_string(id) + " returning 1");
+    test::exec(pq, "update " + test::jobs_table(pq) + " set schedule_at = now() where id = " + std::to_string(id));
     pq::Worker(pq, test::burst({"r"}, log)).run();
     CHECK(pq.job(id)->state == pq::JobState::completed);
     CHECK(pq.job(id)->attempt == 2);
@@ -137,11 +127,7 @@ TEST_SUITE("worker") {
   TEST_CASE("a transactional task's writes and its completion commit together, or neither") {
     auto pq = test::fresh();
     const auto effects = "\"" + pq.options().schema + "\".effects";
-    {
-      auto tx = pq.begin();
-      tx.exec("create table " + effects + " (job bigint, n int)");
-      tx.commit();
-    }
+    test::exec(pq, "create table " + effects + " (job bigint, n int)");
     auto write = pq["tx"].task(
         "write",
         [&](pq::Context& context, int n) {
@@ -156,8 +142,8 @@ TEST_SUITE("worker") {
     CHECK(pq.job(good)->state == pq::JobState::completed);
     CHECK(pq.job(bad)->state == pq::JobState::failed);
     CHECK(pq.job(bad)->attempt == 2);
-    CHECK(sql(pq, "select count(*) from " + effects + " where job = " + std::to_string(good)) == "1");
-    CHECK(sql(pq, "select count(*) from " + effects + " where job = " + std::to_string(bad)) == "0");
+    CHECK(test::scalar(pq, "select count(*) from " + effects + " where job = " + std::to_string(good)) == "1");
+    CHECK(test::scalar(pq, "select count(*) from " + effects + " where job = " + std::to_string(bad)) == "0");
   }
 
   TEST_CASE("stop: running jobs get the grace period, then go back to available; nothing stays running") {
@@ -183,8 +169,8 @@ TEST_SUITE("worker") {
     });
     worker.run();
     stopper.join();
-    CHECK(sql(pq, "select count(*) from " + jobs_table(pq) + " where state = 'running'") == "0");
-    CHECK(sql(pq, "select count(*) from " + jobs_table(pq) + " where state = 'available' and attempt = 0") == "8");
+    CHECK(test::scalar(pq, "select count(*) from " + test::jobs_table(pq) + " where state = 'running'") == "0");
+    CHECK(test::scalar(pq, "select count(*) from " + test::jobs_table(pq) + " where state = 'available' and attempt = 0") == "8");
     CHECK(worker.stats().released == 4);  // the 4 it had claimed; the other 4 were never taken
   }
 
@@ -202,8 +188,7 @@ TEST_SUITE("worker") {
                            .handle_signals = false, .log = log.sink()});
     std::thread canceller([&] {
       REQUIRE(test::wait_until([&] { return running.load(); }));
-      sql(pq, "update " + jobs_table(pq) + " set cancel_requested = true where id = " + std::to_string(id) +
-                  " returning 1");
+      test::exec(pq, "update " + test::jobs_table(pq) + " set cancel_requested = true where id = " + std::to_string(id));
     });
     worker.run();
     canceller.join();

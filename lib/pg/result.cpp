@@ -110,6 +110,13 @@ auto Result::opt_i64(int row, int column) const -> std::optional<std::int64_t> {
   return i64(row, column);
 }
 
+auto Result::column_i64(int column) const -> std::vector<std::int64_t> {
+  std::vector<std::int64_t> values;
+  values.reserve(static_cast<std::size_t>(rows()));
+  for (int row = 0; row < rows(); ++row) values.push_back(i64(row, column));
+  return values;
+}
+
 auto Result::opt_text(int row, int column) const -> std::optional<std::string_view> {
   if (is_null(row, column)) return std::nullopt;
   return text(row, column);

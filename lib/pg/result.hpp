@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "pg/handle.hpp"
 #include "pq/job.hpp"
@@ -35,6 +36,8 @@ class Result {
   [[nodiscard]] auto time(int row, int column) const -> TimePoint;
 
   [[nodiscard]] auto opt_i64(int row, int column) const -> std::optional<std::int64_t>;
+  /// Every row's value of an integer column (the ids a statement returned).
+  [[nodiscard]] auto column_i64(int column) const -> std::vector<std::int64_t>;
   [[nodiscard]] auto opt_text(int row, int column) const -> std::optional<std::string_view>;
   [[nodiscard]] auto opt_time(int row, int column) const -> std::optional<TimePoint>;
 
