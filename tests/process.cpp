@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -66,6 +68,19 @@ auto Child::output() const -> std::string {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+auto count_processes(const std::string& command_line) -> int {
+  int count = 0;
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ignored)) {
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string arguments((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!arguments.empty() && arguments.back() == '\0') arguments.pop_back();
+    std::replace(arguments.begin(), arguments.end(), '\0', ' ');
+    if (arguments == command_line) ++count;
+  }
+  return count;
 }
 
 auto built(const char* name) -> std::string {

@@ -33,6 +33,10 @@ class Child {
   std::optional<int> status_;
 };
 
+/// How many processes on the machine run exactly this command line (arguments joined by spaces), read from
+/// /proc so that no tool needs to be installed.
+auto count_processes(const std::string& command_line) -> int;
+
 /// The path of a program or file that meson passed in the environment variable `name`.
 auto built(const char* name) -> std::string;
 

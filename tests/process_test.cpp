@@ -55,6 +55,7 @@ TEST_SUITE("process") {
     auto bad = q.put(R"({"fruit":"pear"})", {.max_attempts = 1, .kind = "fail"});
     auto slow = q.put("{}", {.max_attempts = 1, .kind = "slow"});
     auto unknown = q.put("{}", {.max_attempts = 1, .kind = "nobody"});
+    REQUIRE(test::count_processes("sleep 60") == 0);  // so that the check below can only see our commands
     test::Child worker(worker_args(pq, {"--queues", "shell", "--burst", "--timeout", "1", "--max-attempts", "1",
                                         "--exec", "save=cat > " + out + "; echo \" $PQ_JOB_ID $PQ_JOB_ATTEMPT $PQ_QUEUE\" >> " + out,
                                         "--exec", "fail=echo 'no pears today' >&2; exit 3",
@@ -73,7 +74,7 @@ TEST_SUITE("process") {
     CHECK(stopped->errors.find("timed out after 1000 ms") != std::string::npos);
     CHECK(pq.job(unknown)->errors.find("unknown task 'nobody' in queue 'shell'") != std::string::npos);
     // The timed-out command's whole process group is gone, the background sleep too.
-    CHECK(test::wait_until([] { return std::system("pgrep -f '^sleep 60$' > /dev/null") != 0; }, 10s));
+    CHECK(test::wait_until([] { return test::count_processes("sleep 60") == 0; }, 10s));
     CHECK(worker.output().find("worker ") != std::string::npos);
     CHECK(worker.output().find("failed for good: exited with status 3") != std::string::npos);
   }
