@@ -29,6 +29,7 @@
 #include "pg/handle.hpp"
 #include "pq/pq.hpp"
 #include "pq/testing.hpp"
+#include "cli.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -957,18 +958,12 @@ class Scratch {
 };
 
 auto run(const Settings& settings) -> int {
-  std::unique_ptr<pq::testing::TempPostgres> server;
-  std::string db = settings.db;
-  if (db.empty()) {
-    fmt::print(stderr, "starting a throwaway PostgreSQL ...\n");
-    server = std::make_unique<pq::testing::TempPostgres>(pq::testing::TempPostgresOptions{.settings = {}, .use_environment = false});
-    db = server->url();
-  }
+  const auto database = pq::tools::given_or_throwaway(settings.db);
   const Sizes sizes = settings.quick ? kQuick : Sizes{};
   Scratch scratch;
   std::vector<Row> rows;
   {
-    Bench bench(db, sizes, settings, scratch.path());
+    Bench bench(database.url, sizes, settings, scratch.path());
     rows = bench.run();
   }
   if (settings.json) {
@@ -983,20 +978,13 @@ auto run(const Settings& settings) -> int {
 }  // namespace
 
 auto main(int argc, char** argv) -> int {
-  try {
-    auto settings = parse(argc, argv);
-    return settings ? run(*settings) : 0;
-  } catch (const cxxopts::exceptions::exception& error) {
-    fmt::print(stderr, "pq-bench: {}\n", error.what());
-    return 2;
-  } catch (const pq::UsageError& error) {
-    fmt::print(stderr, "pq-bench: {}\n", error.what());
-    return 2;
-  } catch (const Mismatch& error) {
-    fmt::print(stderr, "pq-bench: count mismatch: {}\n", error.what());
-    return 1;
-  } catch (const std::exception& error) {
-    fmt::print(stderr, "pq-bench: {}\n", error.what());
-    return 3;
-  }
+  return pq::tools::guarded_main("pq-bench", [&] {
+    try {
+      auto settings = parse(argc, argv);
+      return settings ? run(*settings) : 0;
+    } catch (const Mismatch& error) {
+      fmt::print(stderr, "pq-bench: count mismatch: {}\n", error.what());
+      return 1;
+    }
+  });
 }
