@@ -33,6 +33,9 @@ class Fetcher {
         std::optional<std::chrono::microseconds> next_due;
         if (claim_now) {
           claim_now = false;
+          // Taken before the round: a result written during it (a retry due at once) is not seen by its promote,
+          // so only a worker that had nothing in flight before the round may call an empty round the end.
+          const bool was_settled = settled();
           auto round = claim_round();
           if (round.full) {
             claim_now = true;  // there may be more: claim again as soon as a slot frees
@@ -42,7 +45,7 @@ class Fetcher {
               claim_now = true;
               continue;
             }
-            if (shared_->options.burst && settled()) return;
+            if (shared_->options.burst && was_settled) return;
           }
         }
         claim_now = sleep(next_due) || claim_now;
