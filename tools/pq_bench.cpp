@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,7 +180,8 @@ class Connection {
 
 // --- child processes ----------------------------------------------------------------------------------------
 
-/// A program started with its output in a file; killed and reaped when destroyed before it exited.
+/// A program started with its output in a file; killed and reaped when destroyed before it exited, and killed
+/// by the kernel if the bench dies first.
 class Process {
  public:
   Process(const std::vector<std::string>& argv, const std::string& log) {
@@ -189,6 +191,8 @@ class Process {
     pid_ = ::fork();
     if (pid_ < 0) throw pq::Error("fork() failed");
     if (pid_ == 0) {
+      // Dies with the bench even when a signal ends it before this object's destructor could.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (fd >= 0) {
         ::dup2(fd, STDOUT_FILENO);
