@@ -89,17 +89,17 @@ void Transaction::commit() {
   auto& session = detail::TransactionAccess::session(*this);
   impl_->active = false;
   if (session.aborted()) {
-    session.exec_script("ROLLBACK", "rollback");
+    session.end("ROLLBACK", "rollback");
     throw Error("commit: the transaction was aborted by an earlier error and has been rolled back", "25P02");
   }
-  session.exec_script("COMMIT", "commit");
+  session.end("COMMIT", "commit");
 }
 
 void Transaction::rollback() {
   if (!active()) return;
   impl_->active = false;
   try {
-    impl_->lease->exec_script("ROLLBACK", "rollback");
+    impl_->lease->end("ROLLBACK", "rollback");
   } catch (const Error&) {
     // The session is broken or still inside a transaction: the pool drops it instead of reusing it.
   }
@@ -109,7 +109,7 @@ namespace detail {
 
 auto TransactionAccess::begin(const std::shared_ptr<Shared>& shared) -> Transaction {
   auto lease = shared->pool.acquire();
-  lease->exec_script("BEGIN", "begin");
+  lease->begin();
   return Transaction(std::make_unique<Transaction::Impl>(shared, std::move(lease)));
 }
 

@@ -15,6 +15,9 @@ auto validated(WorkerOptions options) -> WorkerOptions {
   if (options.concurrency < 1 || options.concurrency > 10000) {
     throw UsageError(fmt::format("concurrency must be between 1 and 10000, got {}", options.concurrency));
   }
+  if (options.prefetch < 0 || options.prefetch > 10000) {
+    throw UsageError(fmt::format("prefetch must be between 0 and 10000, got {}", options.prefetch));
+  }
   if (options.lease < std::chrono::milliseconds(300)) {
     throw UsageError(fmt::format("lease must be at least 300 ms, got {} ms", options.lease.count()));
   }

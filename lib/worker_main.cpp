@@ -42,6 +42,8 @@ auto options_spec(const char* program) -> cxxopts::Options {
       ("queues", "comma-separated queues to work (default: every queue with a handler)",
        cxxopts::value<std::string>()->default_value(""))
       ("concurrency", "jobs run at once", cxxopts::value<int>()->default_value("10"))
+      ("prefetch", "most jobs claimed ahead of free slots, when jobs are short (0: none)",
+       cxxopts::value<int>()->default_value("100"))
       ("lease", "seconds a claimed job is leased; heartbeats renew it", cxxopts::value<double>()->default_value("30"))
       ("grace", "seconds running jobs may finish at shutdown", cxxopts::value<double>()->default_value("30"))
       ("plugin", "shared library whose PQ_PLUGIN registers tasks (repeatable)", cxxopts::value<std::vector<std::string>>())
@@ -78,6 +80,7 @@ auto worker_main(int argc, char** argv, Registry registry) -> int {
     WorkerOptions options{
         .queues = split(args["queues"].as<std::string>()),
         .concurrency = args["concurrency"].as<int>(),
+        .prefetch = args["prefetch"].as<int>(),
         .lease = seconds(args["lease"].as<double>(), "lease"),
         .shutdown_grace = seconds(args["grace"].as<double>(), "grace"),
         .burst = args.count("burst") != 0U,

@@ -1,3 +1,5 @@
+#include <thread>
+
 #include "support.hpp"
 
 using namespace std::chrono_literals;
@@ -64,6 +66,30 @@ TEST_SUITE("transaction") {
     }
     CHECK(pq.job(id)->state == pq::JobState::available);
     CHECK(eaten(pq) == "0");
+  }
+
+  TEST_CASE("BEGIN goes out with the first statement, which may fail like any other") {
+    pq::ConnectionOptions one{.max_connections = 1};
+    auto pq = test::fresh(one);
+    {
+      auto tx = pq.begin();  // nothing runs: nothing is sent, and commit has nothing to end
+      tx.commit();
+    }
+    {
+      auto tx = pq.begin();
+      CHECK_THROWS_WITH_AS(tx.exec("select 1/0"), doctest::Contains("division by zero"), pq::Error);
+      CHECK_THROWS_WITH_AS(tx.commit(), doctest::Contains("aborted"), pq::Error);
+    }
+    {
+      // The pool's only session is back outside any transaction, and the first statement of a new one is
+      // inside it: both statements see the transaction's start time.
+      auto tx = pq.begin();
+      const std::string started(tx.exec("select now()::text").get(0, 0));
+      std::this_thread::sleep_for(10ms);
+      CHECK(tx.exec("select now()::text").get(0, 0) == started);
+      tx.rollback();
+    }
+    CHECK(test::scalar(pq, "select 1") == "1");
   }
 
   TEST_CASE("put(tx) rolled back leaves nothing; committed, the job exists") {

@@ -29,6 +29,41 @@ TEST_SUITE("worker") {
     CHECK(log.contains("stopped: 500 claimed, 500 completed"));
   }
 
+  TEST_CASE("short jobs are claimed ahead, and given back when a slow job holds every handler") {
+    auto pq = test::fresh();
+    std::mutex mutex;
+    std::multiset<int> seen;
+    auto nap = pq["ahead"].task("nap", [&](int n, int ms) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      std::lock_guard lock(mutex);
+      seen.insert(n);
+    });
+    // Short jobs teach the worker to claim ahead; the slow one then holds its only handler for longer than a
+    // job claimed ahead may wait (max(1 s, lease / 10)), so those go back to the queue and run afterwards.
+    for (int i = 0; i < 20; ++i) nap.push(i, 0);
+    nap.push(20, 1500);
+    for (int i = 21; i < 60; ++i) nap.push(i, 0);
+    test::LogCapture log;
+    auto options = test::burst({"ahead"}, log, 1);
+    options.lease = 5s;
+    pq::Worker worker(pq, options);
+    worker.run();
+    CHECK(seen.size() == 60);
+    CHECK(std::set<int>(seen.begin(), seen.end()).size() == 60);
+    const auto stats = worker.stats();
+    CHECK(stats.completed == 60);
+    CHECK(stats.released > 0);
+    CHECK(stats.claimed == 60 + stats.released);
+    CHECK(log.contains("released back to its queue"));
+    CHECK(test::scalar(pq, "select count(*) from " + test::jobs_table(pq) + " where state = 'completed' and attempt = 1") == "60");
+  }
+
+  TEST_CASE("prefetch is checked up front") {
+    auto pq = test::fresh();
+    CHECK_THROWS_WITH_AS(pq::Worker(pq, {.queues = {"q"}, .prefetch = -1}),
+                         "prefetch must be between 0 and 10000, got -1", pq::UsageError);
+  }
+
   TEST_CASE("a failing handler is retried with backoff; moving the clock runs it again") {
     auto pq = test::fresh();
     std::atomic<int> calls{0};

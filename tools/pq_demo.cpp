@@ -7,13 +7,12 @@
 #include <charconv>
 #include <cstdint>
 #include <chrono>
-#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "pq/pq.hpp"
-#include "pq/testing.hpp"
+#include "cli.hpp"
 
 using namespace std::chrono_literals;
 
@@ -59,13 +58,10 @@ auto number_of(std::string_view data) -> std::size_t {
 }
 
 auto run(const Settings& settings) -> int {
-  std::unique_ptr<pq::testing::TempPostgres> server;
-  std::string db = settings.db;
-  if (db.empty()) {
-    fmt::print(stderr, "starting a throwaway PostgreSQL ...\n");
-    server = std::make_unique<pq::testing::TempPostgres>(pq::testing::TempPostgresOptions{.settings = {}, .use_environment = false});
-    db = server->url();
-    fmt::print(stderr, "PostgreSQL is up in {} (port {})\n", server->directory(), server->port());
+  const auto database = pq::tools::given_or_throwaway(settings.db);
+  const auto& db = database.url;
+  if (database.server) {
+    fmt::print(stderr, "PostgreSQL is up in {} (port {})\n", database.server->directory(), database.server->port());
   }
   pq::PQ pq{db, {.max_connections = static_cast<std::size_t>(settings.consumers) + 2}};
   fmt::print(stderr, "schema version {} installed on {}\n", pq.create(), pq.describe());
@@ -130,17 +126,8 @@ auto run(const Settings& settings) -> int {
 }  // namespace
 
 auto main(int argc, char** argv) -> int {
-  try {
+  return pq::tools::guarded_main("pq-demo", [&] {
     auto settings = parse(argc, argv);
     return settings ? run(*settings) : 0;
-  } catch (const cxxopts::exceptions::exception& error) {
-    fmt::print(stderr, "pq-demo: {}\n", error.what());
-    return 2;
-  } catch (const pq::UsageError& error) {
-    fmt::print(stderr, "pq-demo: {}\n", error.what());
-    return 2;
-  } catch (const std::exception& error) {
-    fmt::print(stderr, "pq-demo: {}\n", error.what());
-    return 3;
-  }
+  });
 }

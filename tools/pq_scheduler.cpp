@@ -7,6 +7,7 @@
 
 #include "pq/error.hpp"
 #include "pq/scheduler.hpp"
+#include "cli.hpp"
 
 namespace {
 
@@ -34,7 +35,7 @@ auto main(int argc, char** argv) -> int {
       ("q,quiet", "log warnings and errors only")
       ("v,verbose", "log debug events too")
       ("h,help", "show this help");
-  try {
+  return pq::tools::guarded_main("pq-scheduler", [&] {
     auto args = spec.parse(argc, argv);
     if (args.count("help") != 0U) {
       fmt::print("{}", spec.help());
@@ -59,14 +60,5 @@ auto main(int argc, char** argv) -> int {
                                  .log = pq::stderr_log(level)});
     scheduler.run();
     return 0;
-  } catch (const cxxopts::exceptions::exception& error) {
-    fmt::print(stderr, "pq-scheduler: {}\n", error.what());
-    return 2;
-  } catch (const pq::UsageError& error) {
-    fmt::print(stderr, "pq-scheduler: {}\n", error.what());
-    return 2;
-  } catch (const std::exception& error) {
-    fmt::print(stderr, "pq-scheduler: {}\n", error.what());
-    return 3;
-  }
+  });
 }

@@ -26,6 +26,11 @@ struct WorkerOptions {
   std::vector<std::string> queues{};
   /// Jobs run at once (handler threads).
   int concurrency = 10;
+  /// Most jobs claimed ahead of free slots. The worker claims ahead only as many as keep its handlers busy for
+  /// about two claims (from the running averages of job and claim times), so short jobs come in batches of
+  /// one round trip while long ones are claimed as slots free; a claimed job still waiting after
+  /// max(1 s, lease / 10) goes back to its queue. 0: claim only for free slots.
+  int prefetch = 100;
   /// Claimed jobs are leased this long; heartbeats every third of it extend the leases of running jobs, so
   /// a dead worker's jobs are rescued within about one lease.
   std::chrono::milliseconds lease = std::chrono::seconds(30);

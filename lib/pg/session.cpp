@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "pg/conninfo.hpp"
 #include "pg/statements.hpp"
@@ -79,15 +80,56 @@ auto Session::check(PGresult* raw, std::string_view name) -> Result {
   return Result(std::move(result));
 }
 
+template <class Send>
+auto Session::after_begin(Send&& send, std::string_view name) -> Result {
+  begin_pending_ = false;
+  PGconn* conn = conn_.get();
+  if (PQenterPipelineMode(conn) == 0 || PQsendQueryParams(conn, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 0 ||
+      !send() || PQpipelineSync(conn) == 0) {
+    throw failure(nullptr, name);
+  }
+  // Each command's result is followed by a null; the sync's result ends the pipeline. After a failure the
+  // later commands come back as PGRES_PIPELINE_ABORTED, so the first result that is not OK says what went wrong.
+  std::vector<ResultHandle> results;
+  for (int nulls = 0; nulls < 2;) {
+    ResultHandle result(PQgetResult(conn));
+    if (!result) {
+      if (broken()) break;
+      ++nulls;
+      continue;
+    }
+    nulls = 0;
+    if (PQresultStatus(result.get()) == PGRES_PIPELINE_SYNC) break;
+    results.push_back(std::move(result));
+  }
+  PQexitPipelineMode(conn);
+  if (results.empty()) throw failure(nullptr, name);
+  for (auto& result : results) {
+    auto status = PQresultStatus(result.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      throw failure(result.get(), &result == &results.front() ? std::string_view("begin") : name);
+    }
+  }
+  return Result(std::move(results.back()));
+}
+
 auto Session::run(const sql::Statement& statement, const Params& params) -> Result {
   const std::string& text = statements_->text(statement);
   if (!prepare_) return exec(text, params, Format::binary, statement.name);
+  const std::string name(statement.name);
+  // Prepared outside any pipeline, once per session: a prepared statement outlives a transaction that fails.
   if (!prepared_.contains(statement.name)) {
-    const std::string name(statement.name);
     check(PQprepare(conn_.get(), name.c_str(), text.c_str(), 0, nullptr), statement.name);
     prepared_.insert(statement.name);
   }
-  const std::string name(statement.name);
+  if (begin_pending_) {
+    return after_begin(
+        [&] {
+          return PQsendQueryPrepared(conn_.get(), name.c_str(), params.size(), params.values(), nullptr, nullptr,
+                                     static_cast<int>(Format::binary)) != 0;
+        },
+        statement.name);
+  }
   return check(PQexecPrepared(conn_.get(), name.c_str(), params.size(), params.values(), nullptr, nullptr,
                               static_cast<int>(Format::binary)),
                statement.name);
@@ -96,14 +138,37 @@ auto Session::run(const sql::Statement& statement, const Params& params) -> Resu
 auto Session::exec(std::string_view sql, const Params& params, Format format, std::string_view name)
     -> Result {
   const std::string text(sql);
+  if (begin_pending_) {
+    return after_begin(
+        [&] {
+          return PQsendQueryParams(conn_.get(), text.c_str(), params.size(), nullptr, params.values(), nullptr,
+                                   nullptr, static_cast<int>(format)) != 0;
+        },
+        name);
+  }
   return check(PQexecParams(conn_.get(), text.c_str(), params.size(), nullptr, params.values(), nullptr,
                             nullptr, static_cast<int>(format)),
                name);
 }
 
 void Session::exec_script(std::string_view sql, std::string_view name) {
+  // A script may hold several statements, which a pipeline cannot carry: the pending BEGIN goes first.
+  if (begin_pending_) {
+    begin_pending_ = false;
+    check(PQexec(conn_.get(), "BEGIN"), "begin");
+  }
   const std::string text(sql);
   check(PQexec(conn_.get(), text.c_str()), name);
+}
+
+void Session::begin() { begin_pending_ = true; }
+
+void Session::end(std::string_view sql, std::string_view name) {
+  if (begin_pending_) {
+    begin_pending_ = false;  // nothing ran: there is no transaction block to end
+    return;
+  }
+  exec_script(sql, name);
 }
 
 auto Session::quote_identifier(std::string_view name) -> std::string {
@@ -166,7 +231,9 @@ auto Session::alive() -> bool {
 
 auto Session::broken() const noexcept -> bool { return PQstatus(conn_.get()) != CONNECTION_OK; }
 
-auto Session::idle() const noexcept -> bool { return PQtransactionStatus(conn_.get()) == PQTRANS_IDLE; }
+auto Session::idle() const noexcept -> bool {
+  return !begin_pending_ && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+}
 
 auto Session::aborted() const noexcept -> bool {
   return PQtransactionStatus(conn_.get()) == PQTRANS_INERROR;

@@ -47,6 +47,13 @@ class Session {
   /// Runs a script of one or more statements without parameters (migrations, BEGIN, COMMIT).
   void exec_script(std::string_view sql, std::string_view name);
 
+  /// Opens a transaction block without a round trip of its own: BEGIN goes out with the next statement, in
+  /// one pipeline.
+  void begin();
+  /// Ends the transaction block with COMMIT or ROLLBACK (`sql`); nothing at all goes out when no statement ran
+  /// since begin().
+  void end(std::string_view sql, std::string_view name);
+
   auto quote_identifier(std::string_view name) -> std::string;
   auto quote_literal(std::string_view text) -> std::string;
 
@@ -62,7 +69,7 @@ class Session {
   auto alive() -> bool;
   /// The connection failed; the session must be discarded.
   [[nodiscard]] auto broken() const noexcept -> bool;
-  /// Not inside a transaction block: safe to hand to another user.
+  /// Not inside a transaction block, nor about to open one: safe to hand to another user.
   [[nodiscard]] auto idle() const noexcept -> bool;
   /// Inside a transaction block that an error has aborted: only ROLLBACK is accepted.
   [[nodiscard]] auto aborted() const noexcept -> bool;
@@ -71,6 +78,9 @@ class Session {
 
  private:
   auto check(PGresult* raw, std::string_view name) -> Result;
+  /// Sends BEGIN, then the command `send` sends, in one pipeline; returns the command's result.
+  template <class Send>
+  auto after_begin(Send&& send, std::string_view name) -> Result;
   [[nodiscard]] auto failure(const PGresult* result, std::string_view name) const -> Error;
   auto take_notifications() -> std::vector<std::string>;
 
@@ -78,6 +88,7 @@ class Session {
   std::string password_;  // scrubbed from every message this session produces
   std::shared_ptr<const Statements> statements_;
   bool prepare_ = true;
+  bool begin_pending_ = false;
   std::unordered_set<std::string_view> prepared_;  // names point into the embedded statement table
   std::unordered_set<std::string> listening_;
 };

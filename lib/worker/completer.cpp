@@ -197,6 +197,7 @@ class Completer {
   // Called with the mutex held.
   void enforce_timeouts() {
     const auto now = SteadyClock::now();
+    return_stale(now);
     std::vector<std::shared_ptr<RunningJob>> overdue;
     for (const auto& [id, job] : shared_->running) {
       const auto timeout = job->handler ? job->handler->options.timeout : std::chrono::milliseconds::zero();
@@ -213,6 +214,24 @@ class Completer {
                    job->job.kind, timeout.count());
       abandon(shared_, *job);
       shared_->push_outcome(retry_or_fail(*job, fmt::format("timed out after {} ms", timeout.count())));
+    }
+  }
+
+  // Jobs claimed ahead that still wait, because slow jobs hold every handler, go back to their queue for other
+  // workers; counting their wait as a job's time stops the worker from claiming ahead again soon.
+  // Called with the mutex held.
+  void return_stale(SteadyClock::time_point now) {
+    const auto limit = std::max<std::chrono::milliseconds>(std::chrono::seconds(1), shared_->options.lease / 10);
+    auto& ready = shared_->ready;
+    for (auto job = ready.begin(); job != ready.end();) {
+      const auto waited = now - (*job)->claimed;
+      if (waited <= limit) {
+        ++job;
+        continue;
+      }
+      shared_->job_seconds = std::max(shared_->job_seconds, std::chrono::duration<double>(waited).count());
+      shared_->push_outcome(outcome(**job, Outcome::Kind::released));
+      job = ready.erase(job);
     }
   }
 

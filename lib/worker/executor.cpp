@@ -2,6 +2,8 @@
 // escapes into the worker.
 #include <fmt/core.h>
 
+#include <cmath>
+
 #include "pq/error.hpp"
 #include "pq/transaction.hpp"
 #include "retry_policy.hpp"
@@ -73,12 +75,15 @@ void executor_loop(const std::shared_ptr<Shared>& shared) {
 
     auto result = execute(*shared, *running);
 
+    const double ran = std::chrono::duration<double>(SteadyClock::now() - running->started).count();
     lock.lock();
     if (running->abandoned) return;  // timed out or released: a replacement thread already runs
+    average_into(shared->job_seconds, ran);
     shared->running.erase(running->job.id);
     if (result) shared->push_outcome(std::move(*result));
     shared->job_done.notify_all();
-    shared->wake_fetcher.notify();
+    // Woken per batch, not per job: it has nothing to do while the buffer of claimed jobs is half full.
+    if (shared->claim_wanted() > 0) shared->wake_fetcher.notify();
   }
 }
 
@@ -88,6 +93,27 @@ void Shared::push_outcome(Outcome outcome) {
   ++unwritten;
   outcomes.push_back(std::move(outcome));
   outcome_ready.notify_one();
+}
+
+void average_into(double& average, double sample) {
+  constexpr double kWeight = 0.1;
+  average = average == 0 ? sample : average + kWeight * (sample - average);
+}
+
+auto Shared::prefetch_target() const -> int {
+  if (options.prefetch == 0 || job_seconds <= 0) return 0;
+  // Little's law: to keep `concurrency` handlers busy while a claim is on its way, hold the jobs they finish
+  // in that time, twice over so that the next claim goes out before the buffer runs dry.
+  const double ahead = 2 * options.concurrency * claim_seconds / job_seconds;
+  return static_cast<int>(std::min(std::ceil(ahead), static_cast<double>(options.prefetch)));
+}
+
+auto Shared::claim_wanted() const -> int {
+  const int target = prefetch_target();
+  const int wanted = options.concurrency + target - static_cast<int>(in_hand());
+  // Below half the buffer only: claims then come in batches instead of one per finished job.
+  if (wanted <= 0 || static_cast<int>(ready.size()) > target / 2) return 0;
+  return wanted;
 }
 
 auto outcome(const RunningJob& job, Outcome::Kind kind, std::string error) -> Outcome {

@@ -33,8 +33,9 @@ class Fetcher {
         std::optional<std::chrono::microseconds> next_due;
         if (claim_now) {
           claim_now = false;
-          // Settled before the round began: no result can land during it, so an empty round means empty queues.
-          const bool settled_before = shared_->options.burst && settled();
+          // Taken before the round: a result written during it (a retry due at once) is not seen by its promote,
+          // so only a worker that had nothing in flight before the round may call an empty round the end.
+          const bool was_settled = settled();
           auto round = claim_round();
           if (round.full) {
             claim_now = true;  // there may be more: claim again as soon as a slot frees
@@ -44,7 +45,7 @@ class Fetcher {
               claim_now = true;
               continue;
             }
-            if (settled_before && settled()) return;
+            if (shared_->options.burst && was_settled) return;
           }
         }
         claim_now = sleep(next_due) || claim_now;
@@ -73,9 +74,9 @@ class Fetcher {
     if (shared_->pq.options().listen) session_->listen(session_->statements().channel());
   }
 
-  auto free_slots() -> int {
+  auto claim_wanted() -> int {
     std::lock_guard lock(shared_->mutex);
-    return shared_->options.concurrency - static_cast<int>(shared_->in_hand());
+    return shared_->claim_wanted();
   }
 
   auto settled() -> bool {
@@ -84,7 +85,7 @@ class Fetcher {
   }
 
   auto claim_round() -> Round {
-    const int free = free_slots();
+    const int free = claim_wanted();
     if (free <= 0) return {0, true};
     int wanted = free;
     const auto lease = std::chrono::duration_cast<std::chrono::microseconds>(shared_->options.lease);
@@ -92,7 +93,13 @@ class Fetcher {
     // Start with a different queue each round, so that a busy queue cannot starve the others.
     for (std::size_t i = 0; i < queues.size() && wanted > 0; ++i) {
       const auto& queue = queues[(start_ + i) % queues.size()];
+      const auto sent = SteadyClock::now();
       auto jobs = store::claim(*session_, queue, wanted, lease, shared_->options.id);
+      const double took = std::chrono::duration<double>(SteadyClock::now() - sent).count();
+      {
+        std::lock_guard lock(shared_->mutex);
+        average_into(shared_->claim_seconds, took);
+      }
       if (jobs.empty()) continue;
       wanted -= static_cast<int>(jobs.size());
       dispatch(std::move(jobs));
@@ -103,9 +110,11 @@ class Fetcher {
 
   void dispatch(std::vector<Job> jobs) {
     shared_->counters.claimed += static_cast<std::int64_t>(jobs.size());
+    const auto now = SteadyClock::now();
     std::lock_guard lock(shared_->mutex);
     for (auto& job : jobs) {
       auto running = std::make_shared<RunningJob>();
+      running->claimed = now;
       running->handler = shared_->pq.registry().find(job.queue, job.kind);
       running->job = std::move(job);
       shared_->ready.push_back(std::move(running));

@@ -32,6 +32,7 @@ struct RunningJob {
   Job job;
   std::shared_ptr<const TaskHandler> handler;  ///< null: no task of this kind in this queue
   std::stop_source stop;
+  SteadyClock::time_point claimed{};
   SteadyClock::time_point started{};
   std::thread::id runner{};
   /// Its result is no longer wanted: it timed out or was released at shutdown (and a replacement thread
@@ -87,13 +88,24 @@ struct Shared {
   std::atomic<bool> stopping{false};
   Wakeup wake_fetcher;  // a slot came free, or stop
 
+  // Running averages, in seconds, of how long a handler runs and a claim takes: how many jobs to claim ahead.
+  double job_seconds = 0;
+  double claim_seconds = 0;
+
   /// Jobs in hand: claimed and not yet finished.
   [[nodiscard]] auto in_hand() const noexcept -> std::size_t { return ready.size() + running.size(); }
   /// Nothing claimed, running or waiting to be written.
   [[nodiscard]] auto settled() const noexcept -> bool { return in_hand() == 0 && unwritten == 0; }
   /// Queues an outcome for the completer (call with `mutex` held).
   void push_outcome(Outcome outcome);
+  /// Jobs worth claiming ahead of free slots now (call with `mutex` held).
+  [[nodiscard]] auto prefetch_target() const -> int;
+  /// Jobs to claim now, 0 while the buffer of claimed jobs is still half full (call with `mutex` held).
+  [[nodiscard]] auto claim_wanted() const -> int;
 };
+
+/// Folds `sample` into a running average that follows the last ten or so samples.
+void average_into(double& average, double sample);
 
 /// The result of a failed run: retry after the task's backoff while attempts remain, else fail.
 auto retry_or_fail(const RunningJob& job, std::string error) -> Outcome;

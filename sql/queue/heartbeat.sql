@@ -4,5 +4,5 @@
 UPDATE @schema@.jobs AS job
 SET lease_until = now() + $4::bigint * interval '1 microsecond'
 FROM unnest($1::bigint[], $2::integer[]) AS held(id, attempt)
-WHERE job.id = held.id AND job.attempt = held.attempt AND job.locked_by = $3::text AND job.state = 'running'
+WHERE job.id = held.id AND job.attempt = held.attempt AND job.locked_by = $3::text
 RETURNING job.id, job.cancel_requested

@@ -5,7 +5,6 @@ WITH released AS (
     SET state = 'available', attempt = job.attempt - 1, lease_until = NULL, locked_by = NULL
     FROM unnest($1::bigint[], $2::integer[]) AS stopped(id, attempt)
     WHERE job.id = stopped.id AND job.attempt = stopped.attempt AND job.locked_by = $3::text
-      AND job.state = 'running'
     RETURNING job.id, job.queue
 ), notified AS (
     SELECT pg_notify(@channel@, queue) FROM (SELECT DISTINCT queue FROM released) AS queues

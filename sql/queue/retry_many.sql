@@ -11,5 +11,5 @@ SET state = CASE WHEN job.cancel_requested THEN 'cancelled' ELSE 'scheduled' END
     errors = job.errors || jsonb_build_array(jsonb_build_object(
         'attempt', job.attempt, 'at', now(), 'error', failed.error, 'worker', job.locked_by))
 FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::text[]) AS failed(id, attempt, delay, error)
-WHERE job.id = failed.id AND job.attempt = failed.attempt AND job.locked_by = $5::text AND job.state = 'running'
+WHERE job.id = failed.id AND job.attempt = failed.attempt AND job.locked_by = $5::text
 RETURNING job.id
