@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -61,17 +63,34 @@ auto Child::wait(std::chrono::milliseconds timeout) -> std::optional<int> {
   return status_;
 }
 
-auto Child::output() const -> std::string {
-  std::ifstream in(output_);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+auto Child::output() const -> std::string { return read_file(output_); }
 
 auto built(const char* name) -> std::string {
   const char* path = std::getenv(name);
   if (path == nullptr || *path == 0) throw std::runtime_error(std::string(name) + " is not set (run through meson test)");
   return path;
+}
+
+auto pq_command(const char* program, const std::string& db, const std::string& schema,
+                std::vector<std::string> extra) -> std::vector<std::string> {
+  std::vector<std::string> args{built(program), "--db", db, "--schema", schema};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+auto scratch(const std::string& name) -> std::string {
+  static std::atomic<int> counter{0};
+  auto dir = std::filesystem::temp_directory_path() /
+             ("pq-proc_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+auto read_file(const std::string& path) -> std::string {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace test

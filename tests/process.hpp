@@ -36,4 +36,15 @@ class Child {
 /// The path of a program or file that meson passed in the environment variable `name`.
 auto built(const char* name) -> std::string;
 
+/// The command line of pq-worker or pq-scheduler (`program` names the environment variable with its path)
+/// against `db` and `schema`, followed by `extra`.
+auto pq_command(const char* program, const std::string& db, const std::string& schema,
+                std::vector<std::string> extra) -> std::vector<std::string>;
+
+/// A fresh path `name` in a directory of its own under the system's temporary directory.
+auto scratch(const std::string& name) -> std::string;
+
+/// The whole content of a file ("" when it does not exist).
+auto read_file(const std::string& path) -> std::string;
+
 }  // namespace test
