@@ -1,6 +1,7 @@
 #include "process.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,8 +18,10 @@ extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 namespace test {
 
-Child::Child(std::vector<std::string> argv, std::vector<std::string> env, std::string output)
+Child::Child(std::vector<std::string> argv, std::vector<std::string> env, std::string output, bool as_server_owner)
     : output_(std::move(output)) {
+  const passwd* owner = as_server_owner && ::geteuid() == 0 ? ::getpwnam("postgres") : nullptr;
+  if (as_server_owner && ::geteuid() == 0 && owner == nullptr) throw std::runtime_error("no 'postgres' user");
   std::vector<std::string> environment;
   for (char** entry = environ; *entry != nullptr; ++entry) environment.emplace_back(*entry);
   environment.insert(environment.end(), env.begin(), env.end());
@@ -34,6 +37,7 @@ Child::Child(std::vector<std::string> argv, std::vector<std::string> env, std::s
     int fd = ::open(output_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
+    if (owner != nullptr && (::setgid(owner->pw_gid) != 0 || ::setuid(owner->pw_uid) != 0)) ::_exit(126);
     ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }

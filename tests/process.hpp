@@ -13,8 +13,11 @@ namespace test {
 
 class Child {
  public:
-  /// Starts `argv` with `env` added to the environment; stdout and stderr go to `output`.
-  Child(std::vector<std::string> argv, std::vector<std::string> env, std::string output);
+  /// Starts `argv` with `env` added to the environment; stdout and stderr go to `output`. With
+  /// `as_server_owner`, a process started as root runs as the `postgres` user, like the test server (for
+  /// programs that refuse root, such as PgBouncer).
+  Child(std::vector<std::string> argv, std::vector<std::string> env, std::string output,
+        bool as_server_owner = false);
   ~Child();
   Child(const Child&) = delete;
   auto operator=(const Child&) -> Child& = delete;
