@@ -74,7 +74,7 @@ class Session {
   auto take_notifications() -> std::vector<std::string>;
 
   ConnHandle conn_;
-  std::string password_;  // scrubbed from every message this session produces
+  std::vector<std::string> secrets_;  // scrubbed from every message this session produces
   std::shared_ptr<const Statements> statements_;
   bool prepare_ = true;
   std::unordered_set<std::string_view> prepared_;  // names point into the embedded statement table
