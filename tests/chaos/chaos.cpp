@@ -51,7 +51,8 @@ auto worker(const std::string& db, const pq::PQ& pq, const std::string& queues, 
 }
 
 auto tagged(const std::string& url, const std::string& application) -> std::string {
-  return url + " application_name=" + application;
+  if (!url.starts_with("postgres")) return url + " application_name=" + application;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "application_name=" + application;
 }
 
 }  // namespace chaos
