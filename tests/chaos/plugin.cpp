@@ -57,11 +57,18 @@ PQ_PLUGIN(registry) {
       {.max_attempts = 100, .transactional = true});
 
   // A first attempt that outlives its lease and ignores requests to stop, then ends as `mode` says: "ok",
-  // "retry" (an error) or "fail" (an error no retry can fix). Later attempts succeed at once.
+  // "retry" (an error) or "fail" (an error no retry can fix). Later attempts succeed at once, except with
+  // "again", where the second runs until it is asked to stop: the first one's result then arrives while
+  // the job is running again, elsewhere.
   registry.task(
       "fence", "late",
       [](pq::Context& context, const std::string& mode, int sleep_ms) {
-        if (context.attempt() > 1) return;
+        if (context.attempt() > 1) {
+          for (int waited = 0; mode == "again" && !context.stop_requested() && waited < 120000; waited += 10) {
+            std::this_thread::sleep_for(10ms);
+          }
+          return;
+        }
         announce(context);
         std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
         if (mode == "retry") throw std::runtime_error("late error");
