@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ Child::Child(std::vector<std::string> argv, std::vector<std::string> env, std::s
   for (auto& entry : environment) envp.push_back(entry.data());
   args.push_back(nullptr);
   envp.push_back(nullptr);
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -38,6 +40,9 @@ Child::Child(std::vector<std::string> argv, std::vector<std::string> env, std::s
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
     if (owner != nullptr && (::setgid(owner->pw_gid) != 0 || ::setuid(owner->pw_uid) != 0)) ::_exit(126);
+    // A test that crashes runs no destructor: the kernel ends its children instead (set after the user
+    // switch, which clears it).
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(126);
     ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
