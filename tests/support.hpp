@@ -34,6 +34,12 @@ auto wait_until(Condition condition, std::chrono::milliseconds timeout = std::ch
 /// The first value of a one-row query, as text, run in its own transaction.
 auto scalar(pq::PQ& pq, const std::string& sql) -> std::string;
 
+/// `text` as an SQL string literal, for a test's own queries.
+auto literal(std::string_view text) -> std::string;
+
+/// Puts a job into `queue` and gets it back: the same job, with the queue's name intact.
+void check_round_trip(pq::Queue queue, pq::Wait wait = std::chrono::seconds(0));
+
 }  // namespace test
 
 namespace test {

@@ -71,25 +71,14 @@ TEST_SUITE("hostile input") {
       CAPTURE(name);
       pq::PQ pq{server.url(), {.schema = name}};
       CHECK(pq.create() == pq::PQ::latest_schema_version());
-      for (const auto& queue : names) {
-        auto q = pq[queue];
-        auto id = q.put(R"({"x":1})");
-        auto job = q.get(5s);
-        REQUIRE(job);
-        CHECK(job->id == id);
-        CHECK(job->queue == queue);
-      }
+      for (const auto& queue : names) test::check_round_trip(pq[queue], 5s);
       auto retried = pq[name].put("{}", {.schedule_at = 1ms});
       pq::Scheduler scheduler(pq, {.handle_signals = false, .log = [](pq::LogLevel, std::string_view) {}});
       CHECK(chaos::eventually([&] {
         scheduler.run_once();
         return pq.job(retried)->state == pq::JobState::available;
       }, 30s));
-      CHECK(chaos::number(admin, "select count(*) from pg_namespace where nspname = " + [&] {
-        std::string literal = "'";
-        for (char c : name) literal += c == '\'' ? std::string("''") : std::string(1, c);
-        return literal + "'";
-      }()) == 1);
+      CHECK(chaos::number(admin, "select count(*) from pg_namespace where nspname = " + test::literal(name)) == 1);
     }
 
     const std::string overlong = pq::testing::unique_name("overlong");
