@@ -65,6 +65,10 @@ TEST_SUITE("claim plan") {
       CHECK(std::count(types.begin(), types.end(), "Sort") == 0);
       CHECK(std::count(types.begin(), types.end(), "Incremental Sort") == 0);
       CHECK(std::count(indexes.begin(), indexes.end(), "jobs_claim_idx") == 1);
+      std::string shape;
+      for (std::size_t i = 0; i < types.size(); ++i) shape += (i == 0 ? "" : ", ") + types[i];
+      for (const auto& index : indexes) shape += "; " + index;
+      MESSAGE("claim plan (" << std::string(mode) << "): " << shape);
     }
 
     // LIMIT n takes exactly n when there are more, alone and with eight claimers racing.
