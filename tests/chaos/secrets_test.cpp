@@ -30,7 +30,7 @@ struct Said {
 
 TEST_SUITE("secrets") {
   TEST_CASE("a sentinel password appears in no error and no log line, whatever fails") {
-    pq::testing::TempPostgres server({.use_environment = false});
+    pq::testing::TempPostgres server({.settings = {}, .use_environment = false});
     {  // Passwords are checked over TCP; the test itself keeps trusted access through the socket.
       std::ofstream(server.directory() + "/data/pg_hba.conf")
           << "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n";

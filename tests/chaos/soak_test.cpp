@@ -2,7 +2,7 @@
 // restarted, one fast restart of the server in the middle, and a pq-scheduler rescuing what the dead held.
 #include <signal.h>
 
-#include <map>
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -146,27 +146,22 @@ TEST_SUITE("soak") {
     // Rescues after each kill are exactly the jobs the killed worker held; any other rescue took the lease of
     // a live worker, which only the server's restart may cause (its heartbeats could not get through).
     auto all = rescues(pq);
-    std::size_t held = 0, rescued_after_kills = 0;
-    std::set<std::pair<std::string, Attempt>> explained;
+    auto follows = [](const Rescue& rescue, const Kill& hit) {
+      return rescue.worker.find(hit.worker) != std::string::npos && rescue.at_us > hit.at_us;
+    };
+    std::size_t held = 0, rescued_after_kills = 0, live = 0;
     for (const auto& hit : kills) {
       std::set<Attempt> after;
       for (const auto& rescue : all) {
-        if (rescue.worker.find(hit.worker) != std::string::npos && rescue.at_us > hit.at_us) after.insert(rescue.attempt);
+        if (follows(rescue, hit)) after.insert(rescue.attempt);
       }
       CAPTURE(hit.worker);
       CHECK(after == hit.held);
       held += hit.held.size();
       rescued_after_kills += after.size();
-      for (const auto& attempt : after) explained.emplace(hit.worker, attempt);
     }
-    std::size_t live = 0;
     for (const auto& rescue : all) {
-      bool by_kill = false;
-      for (const auto& hit : kills) {
-        by_kill = by_kill || (rescue.worker.find(hit.worker) != std::string::npos &&
-                              explained.contains({hit.worker, rescue.attempt}));
-      }
-      if (by_kill) continue;
+      if (std::any_of(kills.begin(), kills.end(), [&](const Kill& hit) { return follows(rescue, hit); })) continue;
       ++live;
       CHECK(rescue.at_us >= *restarted_at_us);
     }
