@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "pg/handle.hpp"
@@ -85,6 +86,8 @@ auto secrets_of(std::string_view conninfo) -> std::vector<std::string> {
     }
   }
   std::erase(secrets, "");
+  // Longest first, so that a secret containing another is replaced whole, not around the shorter one.
+  std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
   return secrets;
 }
 
