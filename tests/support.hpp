@@ -20,13 +20,14 @@ auto server() -> pq::testing::TempPostgres&;
 /// A pq::PQ on a schema of its own, already created.
 auto fresh(pq::ConnectionOptions options = {}) -> pq::PQ;
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+/// Polls `condition` every `poll` until it holds or `timeout` passes; returns whether it held.
 template <class Condition>
-auto wait_until(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(20)) -> bool {
+auto wait_until(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                std::chrono::milliseconds poll = std::chrono::milliseconds(10)) -> bool {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(poll);
   }
   return condition();
 }

@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "../process.hpp"
@@ -22,15 +21,10 @@ auto value(pq::PQ& pq, const std::string& sql) -> std::string;
 /// The single value of `sql` as an integer.
 auto number(pq::PQ& pq, const std::string& sql) -> std::int64_t;
 
-/// Polls `condition` every quarter second (each poll is a query or two) until it holds or `timeout` passes.
+/// test::wait_until at a pace for conditions that query the server: every quarter second.
 template <class Condition>
 auto eventually(Condition condition, std::chrono::milliseconds timeout) -> bool {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return true;
+  return test::wait_until(std::move(condition), timeout, std::chrono::milliseconds(250));
 }
 
 /// A job's data for a task: {"args":[...]}.
@@ -42,8 +36,8 @@ auto args(const A&... values) -> std::string {
 /// `"schema".name`, for tables the tests create next to pq's.
 auto table(const pq::PQ& pq, const std::string& name) -> std::string;
 
-/// Backends of the server whose application_name is `application`, and the ones among them running a
-/// statement now.
+/// How many backends of the server have the application_name `application` and meet `condition` (SQL over
+/// pg_stat_activity, e.g. "state = 'active'").
 auto backends(pq::PQ& pq, const std::string& application, const std::string& condition = "true") -> std::int64_t;
 
 /// A pq-worker with the chaos plugin on `queues`; `db` also reaches the plugin's handlers (PQ_CHAOS_DB).
