@@ -55,7 +55,13 @@ auto check_number(std::string_view token) -> simdjson::error_code {
   return is_json_number(token) ? simdjson::SUCCESS : simdjson::NUMBER_ERROR;
 }
 
-auto walk(od::value value) -> simdjson::error_code {
+// Nesting beyond this is refused: the walk recurses once per level, so an unbounded depth would let a small
+// payload ("[[[[...") overflow the stack; and it is the depth Json::parse (simdjson's DOM) can read back.
+constexpr std::size_t kMaxDepth = simdjson::DEFAULT_MAX_DEPTH;
+
+// `depth` counts the root as 1 and every value inside as one more than its container, as simdjson does.
+auto walk(od::value value, std::size_t depth) -> simdjson::error_code {
+  if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
   od::json_type type{};
   if (auto error = value.type().get(type)) return error;
   switch (type) {
@@ -65,7 +71,7 @@ auto walk(od::value value) -> simdjson::error_code {
       for (auto element : array) {
         od::value item;
         if (auto error = element.get(item)) return error;
-        if (auto error = walk(item)) return error;
+        if (auto error = walk(item, depth + 1)) return error;
       }
       return simdjson::SUCCESS;
     }
@@ -76,7 +82,7 @@ auto walk(od::value value) -> simdjson::error_code {
         std::string_view key;
         if (auto error = field.unescaped_key().get(key)) return error;
         if (auto error = check_string(key)) return error;
-        if (auto error = walk(field.value())) return error;
+        if (auto error = walk(field.value(), depth + 1)) return error;
       }
       return simdjson::SUCCESS;
     }
@@ -111,7 +117,7 @@ auto walk_document(od::document& document, std::string_view input) -> simdjson::
     case od::json_type::object: {
       od::value root;
       error = document.get_value().get(root);
-      if (!error) error = walk(root);
+      if (!error) error = walk(root, 1);
       break;
     }
     case od::json_type::string: {
@@ -193,6 +199,9 @@ void validate_json(std::string_view text) {
   }
   if (error == kNulInString) fail(text, offset, "\\u0000 is not allowed in a string (jsonb cannot store it)");
   if (error == simdjson::EMPTY) fail(text, 0, "empty document");
+  if (error == simdjson::DEPTH_ERROR) {
+    fail(text, offset, fmt::format("arrays and objects nested deeper than {} levels", kMaxDepth));
+  }
   fail(text, offset, simdjson::error_message(error));
 }
 

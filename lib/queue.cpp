@@ -67,20 +67,14 @@ auto Queue::put_many(Transaction& tx, std::span<const std::string> jsons, const 
 }
 
 auto Queue::get(Wait wait) -> std::optional<Job> {
-  return detail::with_session(*shared_, [&](pg::Session& s) {
-    return detail::wait_for_job({name_, wait, shared_->pool.options()}, s, s,
-                                [&](pg::Session& on) { return store::take(on, name_); });
-  });
+  return detail::wait_for_job({name_, wait, shared_->pool.options()}, *shared_, nullptr,
+                              [&](pg::Session& on) { return store::take(on, name_); });
 }
 
 auto Queue::get(Transaction& tx, Wait wait) -> std::optional<Job> {
-  auto& session = session_of(tx, shared_);
-  auto take = [&](pg::Session& on) { return store::take(on, name_); };
-  const detail::WaitPlan plan{name_, wait, shared_->pool.options()};
-  if (wait <= Wait::zero()) return detail::wait_for_job(plan, session, session, take);
   // A session inside a transaction receives no notifications until it ends, so another one listens.
-  return detail::with_session(*shared_,
-                              [&](pg::Session& helper) { return detail::wait_for_job(plan, session, helper, take); });
+  return detail::wait_for_job({name_, wait, shared_->pool.options()}, *shared_, &session_of(tx, shared_),
+                              [&](pg::Session& on) { return store::take(on, name_); });
 }
 
 auto Queue::size() -> std::int64_t {

@@ -32,23 +32,6 @@ auto read_tail(const fs::path& path, std::size_t bytes) -> std::string {
   return text.size() > bytes ? text.substr(text.size() - bytes) : text;
 }
 
-auto free_port() -> int {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw Error("socket() failed while looking for a free port");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  ::close(fd);
-  if (port == 0) throw Error("cannot find a free TCP port on 127.0.0.1");
-  return port;
-}
-
 // PostgreSQL refuses to run as root; as root the cluster belongs to this user instead.
 constexpr const char* kServerUser = "postgres";
 
@@ -92,6 +75,23 @@ auto postgres_bindir() -> std::string {
                 "/usr/lib/postgresql/*/bin)");
   }
   return best.string();
+}
+
+auto free_port() -> int {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw Error("socket() failed while looking for a free port");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  ::close(fd);
+  if (port == 0) throw Error("cannot find a free TCP port on 127.0.0.1");
+  return port;
 }
 
 auto unique_name(std::string_view prefix) -> std::string {

@@ -47,3 +47,17 @@ TEST_SUITE("json") {
                          pq::JsonError);
   }
 }
+
+TEST_SUITE("json") {
+  TEST_CASE("nesting is bounded: a deep document is refused with a clear error, never a crash") {
+    auto nest = [](std::size_t levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+    CHECK_NOTHROW(pq::validate_json(nest(1024)));
+    CHECK(pq::Json::parse(nest(1024)).type() == pq::Json::Type::array);
+    CHECK_THROWS_WITH_AS(pq::validate_json(nest(1025)), doctest::Contains("nested deeper than 1024 levels"),
+                         pq::JsonError);
+    CHECK_THROWS_WITH_AS(pq::validate_json(nest(1025)), doctest::Contains("offset 1024"), pq::JsonError);
+    // 800 KB, under the default payload limit: once enough to overflow the stack of whoever put it.
+    CHECK_THROWS_AS(pq::validate_json(nest(400000)), pq::JsonError);
+    CHECK_THROWS_AS(pq::Json::parse(nest(400000)), pq::JsonError);
+  }
+}

@@ -38,6 +38,20 @@ auto scalar(pq::PQ& pq, const std::string& sql) -> std::string {
   return value;
 }
 
+auto literal(std::string_view text) -> std::string {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+void check_round_trip(pq::Queue queue, pq::Wait wait) {
+  auto id = queue.put(R"({"x":1})");
+  auto job = queue.get(wait);
+  REQUIRE(job);
+  CHECK(job->id == id);
+  CHECK(job->queue == queue.name());
+}
+
 auto burst(std::vector<std::string> queues, LogCapture& log, int concurrency) -> pq::WorkerOptions {
   return {.queues = std::move(queues),
           .concurrency = concurrency,

@@ -13,8 +13,11 @@ namespace test {
 
 class Child {
  public:
-  /// Starts `argv` with `env` added to the environment; stdout and stderr go to `output`.
-  Child(std::vector<std::string> argv, std::vector<std::string> env, std::string output);
+  /// Starts `argv` with `env` added to the environment; stdout and stderr go to `output`. With
+  /// `as_server_owner`, a process started as root runs as the `postgres` user, like the test server (for
+  /// programs that refuse root, such as PgBouncer).
+  Child(std::vector<std::string> argv, std::vector<std::string> env, std::string output,
+        bool as_server_owner = false);
   ~Child();
   Child(const Child&) = delete;
   auto operator=(const Child&) -> Child& = delete;
@@ -39,5 +42,16 @@ auto count_processes(const std::string& command_line) -> int;
 
 /// The path of a program or file that meson passed in the environment variable `name`.
 auto built(const char* name) -> std::string;
+
+/// The command line of pq-worker or pq-scheduler (`program` names the environment variable with its path)
+/// against `db` and `schema`, followed by `extra`.
+auto pq_command(const char* program, const std::string& db, const std::string& schema,
+                std::vector<std::string> extra) -> std::vector<std::string>;
+
+/// A fresh path `name` in a directory of its own under the system's temporary directory.
+auto scratch(const std::string& name) -> std::string;
+
+/// The whole content of a file ("" when it does not exist).
+auto read_file(const std::string& path) -> std::string;
 
 }  // namespace test

@@ -1,9 +1,6 @@
 // pq-worker and pq-scheduler as processes: commands, plugins, SIGKILL mid-job, leader failover.
 #include <signal.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include "process.hpp"
 #include "support.hpp"
 
@@ -11,31 +8,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-auto scratch(const std::string& name) -> std::string {
-  auto dir = std::filesystem::temp_directory_path() / pq::testing::unique_name("pq-proc");
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
-
-auto read_file(const std::string& path) -> std::string {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 auto worker_args(pq::PQ& pq, std::vector<std::string> extra) -> std::vector<std::string> {
-  std::vector<std::string> args{test::built("PQ_WORKER_BIN"), "--db", test::server().url(), "--schema",
-                                pq.options().schema};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
+  return test::pq_command("PQ_WORKER_BIN", test::server().url(), pq.options().schema, std::move(extra));
 }
 
 auto scheduler_args(pq::PQ& pq, std::vector<std::string> extra) -> std::vector<std::string> {
-  std::vector<std::string> args{test::built("PQ_SCHEDULER_BIN"), "--db", test::server().url(), "--schema",
-                                pq.options().schema};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
+  return test::pq_command("PQ_SCHEDULER_BIN", test::server().url(), pq.options().schema, std::move(extra));
 }
 
 auto leader(pq::PQ& pq) -> std::string {
@@ -49,7 +28,7 @@ auto leader(pq::PQ& pq) -> std::string {
 TEST_SUITE("process") {
   TEST_CASE("--exec runs commands: job JSON on stdin, id, attempt and queue in the environment") {
     auto pq = test::fresh();
-    auto out = scratch("out");
+    auto out = test::scratch("out");
     auto q = pq["shell"];
     auto ok = q.put(R"({"fruit":"apple"})", {.kind = "save"});
     auto bad = q.put(R"({"fruit":"pear"})", {.max_attempts = 1, .kind = "fail"});
@@ -60,11 +39,11 @@ TEST_SUITE("process") {
                                         "--exec", "save=cat > " + out + "; echo \" $PQ_JOB_ID $PQ_JOB_ATTEMPT $PQ_QUEUE\" >> " + out,
                                         "--exec", "fail=echo 'no pears today' >&2; exit 3",
                                         "--exec", "slow=sleep 60 & sleep 60"}),
-                       {}, scratch("worker.log"));
+                       {}, test::scratch("worker.log"));
     auto code = worker.wait(60s);
     REQUIRE(code);
     CHECK(*code == 0);
-    CHECK(read_file(out) == R"({"fruit": "apple"} )" + std::to_string(ok) + " 1 shell\n");
+    CHECK(test::read_file(out) == R"({"fruit": "apple"} )" + std::to_string(ok) + " 1 shell\n");
     CHECK(pq.job(ok)->state == pq::JobState::completed);
     auto failed = pq.job(bad);
     CHECK(failed->state == pq::JobState::failed);
@@ -90,7 +69,7 @@ TEST_SUITE("process") {
     auto record = producer["plugin"].task("record", [](const std::string&, int) {});
     for (int i = 0; i < 50; ++i) record.push(table, i);
     test::Child worker(worker_args(pq, {"--plugin", test::built("PQ_PLUGIN"), "--queues", "plugin", "--burst"}), {},
-                       scratch("worker.log"));
+                       test::scratch("worker.log"));
     auto code = worker.wait(60s);
     REQUIRE(code);
     CHECK(*code == 0);
@@ -104,13 +83,13 @@ TEST_SUITE("process") {
     auto id = producer["plugin"].task("hang_once", [] {}).push();
     auto plugin = test::built("PQ_PLUGIN");
     test::Child first(worker_args(pq, {"--plugin", plugin, "--queues", "plugin", "--lease", "1"}), {},
-                      scratch("first.log"));
+                      test::scratch("first.log"));
     REQUIRE(test::wait_until([&] { return pq.job(id)->state == pq::JobState::running; }, 30s));
     first.signal(SIGKILL);
     REQUIRE(first.wait(10s));
-    test::Child scheduler(scheduler_args(pq, {"--interval", "0.2", "--leader-ttl", "2"}), {}, scratch("sched.log"));
+    test::Child scheduler(scheduler_args(pq, {"--interval", "0.2", "--leader-ttl", "2"}), {}, test::scratch("sched.log"));
     test::Child second(worker_args(pq, {"--plugin", plugin, "--queues", "plugin", "--lease", "1"}), {},
-                       scratch("second.log"));
+                       test::scratch("second.log"));
     CHECK(test::wait_until([&] { return pq.job(id)->state == pq::JobState::completed; }, 60s));
     auto job = pq.job(id);
     CHECK(job->attempt == 2);
@@ -127,9 +106,9 @@ TEST_SUITE("process") {
 
   TEST_CASE("two pq-scheduler processes: one leads; when it dies, the standby takes over") {
     auto pq = test::fresh();
-    test::Child a(scheduler_args(pq, {"--interval", "0.1", "--leader-ttl", "1"}), {}, scratch("a.log"));
+    test::Child a(scheduler_args(pq, {"--interval", "0.1", "--leader-ttl", "1"}), {}, test::scratch("a.log"));
     REQUIRE(test::wait_until([&] { return leader(pq).find(":" + std::to_string(a.pid()) + ":") != std::string::npos; }));
-    test::Child b(scheduler_args(pq, {"--interval", "0.1", "--leader-ttl", "1"}), {}, scratch("b.log"));
+    test::Child b(scheduler_args(pq, {"--interval", "0.1", "--leader-ttl", "1"}), {}, test::scratch("b.log"));
     REQUIRE(test::wait_until([&] { return b.output().find("stands by") != std::string::npos; }));
     CHECK(leader(pq).find(":" + std::to_string(a.pid()) + ":") != std::string::npos);
     a.signal(SIGKILL);
@@ -140,17 +119,17 @@ TEST_SUITE("process") {
 
   TEST_CASE("bad command lines exit 2 with one line that says why") {
     auto pq = test::fresh();
-    test::Child no_queues(worker_args(pq, {"--exec", "k=true"}), {}, scratch("1.log"));
+    test::Child no_queues(worker_args(pq, {"--exec", "k=true"}), {}, test::scratch("1.log"));
     CHECK(no_queues.wait(30s) == 2);
     CHECK(no_queues.output().find("--exec needs --queues") != std::string::npos);
-    test::Child bad_plugin(worker_args(pq, {"--plugin", "/nonexistent.so", "--queues", "x"}), {}, scratch("2.log"));
+    test::Child bad_plugin(worker_args(pq, {"--plugin", "/nonexistent.so", "--queues", "x"}), {}, test::scratch("2.log"));
     CHECK(bad_plugin.wait(30s) == 2);
     CHECK(bad_plugin.output().find("cannot load plugin /nonexistent.so") != std::string::npos);
-    test::Child bad_number(worker_args(pq, {"--concurrency", "0", "--queues", "x"}), {}, scratch("3.log"));
+    test::Child bad_number(worker_args(pq, {"--concurrency", "0", "--queues", "x"}), {}, test::scratch("3.log"));
     CHECK(bad_number.wait(30s) == 2);
     test::Child dead_db({test::built("PQ_WORKER_BIN"), "--db", "postgresql://u:sentinel-pw@127.0.0.1:1/x?connect_timeout=1",
                          "--queues", "x", "--exec", "k=true", "--burst"},
-                        {}, scratch("4.log"));
+                        {}, test::scratch("4.log"));
     std::this_thread::sleep_for(1500ms);
     dead_db.signal(SIGTERM);
     CHECK(dead_db.wait(30s) == 0);

@@ -171,12 +171,7 @@ TEST_SUITE("queue") {
     for (const std::string& name : std::vector<std::string>{"with space", "quote'\"both", "semi;colon -- comment", "$1 dollar",
                              "unicodé 🍏 ñ", "back\\slash", "x", std::string(128, 'q')}) {
       CAPTURE(name);
-      auto q = pq[name];
-      auto id = q.put(R"("v")");
-      auto job = q.get(0s);
-      REQUIRE(job);
-      CHECK(job->id == id);
-      CHECK(job->queue == name);
+      test::check_round_trip(pq[name]);
     }
   }
 

@@ -53,13 +53,7 @@ TEST_SUITE("schema") {
       auto job = q.get(1s);
       REQUIRE(job);
       CHECK(job->data == R"({"x": 1})");
-      CHECK(test::scalar(pq, "select count(*) from pg_namespace where nspname = '" +
-                                 [&] {
-                                   std::string escaped;
-                                   for (char c : name) escaped += c == '\'' ? std::string("''") : std::string(1, c);
-                                   return escaped;
-                                 }() +
-                                 "'") == "1");
+      CHECK(test::scalar(pq, "select count(*) from pg_namespace where nspname = " + test::literal(name)) == "1");
     }
   }
 

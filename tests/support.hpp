@@ -20,13 +20,14 @@ auto server() -> pq::testing::TempPostgres&;
 /// A pq::PQ on a schema of its own, already created.
 auto fresh(pq::ConnectionOptions options = {}) -> pq::PQ;
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+/// Polls `condition` every `poll` until it holds or `timeout` passes; returns whether it held.
 template <class Condition>
-auto wait_until(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(20)) -> bool {
+auto wait_until(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                std::chrono::milliseconds poll = std::chrono::milliseconds(10)) -> bool {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(poll);
   }
   return condition();
 }
@@ -54,6 +55,12 @@ inline constexpr const char* kCompleted = "state = 'completed', finished_at = no
 
 /// The state of a job that must exist.
 auto state_of(pq::PQ& pq, std::int64_t id) -> pq::JobState;
+
+/// `text` as an SQL string literal, for a test's own queries.
+auto literal(std::string_view text) -> std::string;
+
+/// Puts a job into `queue` and gets it back: the same job, with the queue's name intact.
+void check_round_trip(pq::Queue queue, pq::Wait wait = std::chrono::seconds(0));
 
 }  // namespace test
 

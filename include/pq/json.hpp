@@ -244,8 +244,10 @@ struct map_traits {
   }
   static auto decode(const Json& json) -> Map {
     Map map;
-    for (const auto& [key, value] : json.as_object()) {
-      map.insert_or_assign(key, at_path("." + key, [&] { return pq::decode<Value>(value); }));
+    // Not a structured binding: clang before 16 cannot capture one in the lambda.
+    for (const auto& member : json.as_object()) {
+      map.insert_or_assign(member.first,
+                           at_path("." + member.first, [&] { return pq::decode<Value>(member.second); }));
     }
     return map;
   }

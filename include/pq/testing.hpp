@@ -58,6 +58,10 @@ class TempPostgres {
 /// A name unique to this process and call, for a test's own schema or queue: `<prefix>_<pid>_<n>`.
 auto unique_name(std::string_view prefix) -> std::string;
 
+/// A TCP port on 127.0.0.1 that nothing listens on right now, for a test server of your own (a pooler, a
+/// proxy). Throws pq::Error when none can be found.
+auto free_port() -> int;
+
 /// The PostgreSQL bin directory: `pg_config --bindir` if it holds initdb, else the newest
 /// /usr/lib/postgresql/*/bin. Throws pq::Error when neither exists.
 auto postgres_bindir() -> std::string;

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "pg/handle.hpp"
@@ -57,21 +58,44 @@ auto describe_conninfo(std::string_view conninfo) -> std::string {
   return out;
 }
 
-auto password_of(std::string_view conninfo) -> std::string {
-  if (auto options = parse(conninfo)) {
-    for (auto* option = options.get(); option->keyword != nullptr; ++option) {
-      if (std::string_view(option->keyword) == "password" && option->val != nullptr && *option->val != 0) {
-        return option->val;
-      }
-    }
+namespace {
+
+// The password of a URI exactly as written between "user:" and "@". libpq quotes a URI it cannot parse, or
+// its malformed part (an invalid percent-encoding), verbatim in its error messages, so this form must be
+// scrubbed too: the parsed password is unknown then, and differs from it when percent-encoded.
+auto written_uri_password(std::string_view conninfo) -> std::string {
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (!conninfo.starts_with(scheme)) continue;
+    auto rest = conninfo.substr(scheme.size());
+    auto end = rest.find_first_of("@/");
+    if (end == std::string_view::npos || rest[end] != '@') return "";
+    auto userinfo = rest.substr(0, end);
+    auto colon = userinfo.find(':');
+    return colon == std::string_view::npos ? "" : std::string(userinfo.substr(colon + 1));
   }
-  return env("PGPASSWORD");
+  return "";
 }
 
-auto scrub(std::string text, std::string_view secret) -> std::string {
-  if (secret.empty()) return text;
-  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
-    text.replace(at, secret.size(), "***");
+}  // namespace
+
+auto secrets_of(std::string_view conninfo) -> std::vector<std::string> {
+  std::vector<std::string> secrets{written_uri_password(conninfo), env("PGPASSWORD")};
+  if (auto options = parse(conninfo)) {
+    for (auto* option = options.get(); option->keyword != nullptr; ++option) {
+      if (std::string_view(option->keyword) == "password" && option->val != nullptr) secrets.emplace_back(option->val);
+    }
+  }
+  std::erase(secrets, "");
+  // Longest first, so that a secret containing another is replaced whole, not around the shorter one.
+  std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  return secrets;
+}
+
+auto scrub(std::string text, const std::vector<std::string>& secrets) -> std::string {
+  for (const auto& secret : secrets) {
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
+      text.replace(at, secret.size(), "***");
+    }
   }
   return text;
 }

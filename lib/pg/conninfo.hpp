@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pq::pg {
 
@@ -10,9 +11,10 @@ namespace pq::pg {
 auto resolve_conninfo(std::string_view conninfo) -> std::string;
 /// A printable form of the target: host, port, dbname and user, never the password.
 auto describe_conninfo(std::string_view conninfo) -> std::string;
-/// The password the connection string carries, or PGPASSWORD, or "".
-auto password_of(std::string_view conninfo) -> std::string;
-/// `text` with every occurrence of `secret` replaced by "***".
-auto scrub(std::string text, std::string_view secret) -> std::string;
+/// Every form of password the connection string carries (as parsed, and as written in a URI), and
+/// PGPASSWORD: what must never appear in a message.
+auto secrets_of(std::string_view conninfo) -> std::vector<std::string>;
+/// `text` with every occurrence of each secret replaced by "***".
+auto scrub(std::string text, const std::vector<std::string>& secrets) -> std::string;
 
 }  // namespace pq::pg

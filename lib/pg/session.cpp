@@ -28,7 +28,7 @@ auto trim(std::string text) -> std::string {
 
 }  // namespace
 
-Session::Session(const std::string& conninfo) : password_(password_of(conninfo)) {
+Session::Session(const std::string& conninfo) : secrets_(secrets_of(conninfo)) {
   // expand_dbname lets `dbname` carry a whole conninfo or URI; empty values fall back to PG* variables.
   const std::array<const char*, 3> keywords{"dbname", "fallback_application_name", nullptr};
   const std::array<const char*, 3> values{conninfo.c_str(), "pq", nullptr};
@@ -37,7 +37,7 @@ Session::Session(const std::string& conninfo) : password_(password_of(conninfo))
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     throw Error(scrub(fmt::format("cannot connect to {}: {}", describe_conninfo(conninfo),
                                   trim(PQerrorMessage(conn_.get()))),
-                      password_),
+                      secrets_),
                 "08001");
   }
   // libpq prints server notices to stderr by default; in a library they are noise in the application's
@@ -70,7 +70,7 @@ auto Session::failure(const PGresult* result, std::string_view name) const -> Er
                            statements_->schema());
   }
   if (!name.empty()) message = fmt::format("{}: {}", name, message);
-  return Error(scrub(std::move(message), password_), sqlstate, std::string(name));
+  return Error(scrub(std::move(message), secrets_), sqlstate, std::string(name));
 }
 
 auto Session::check(PGresult* raw, std::string_view name) -> Result {

@@ -85,7 +85,7 @@ class Session {
   auto take_notifications() -> std::vector<std::string>;
 
   ConnHandle conn_;
-  std::string password_;  // scrubbed from every message this session produces
+  std::vector<std::string> secrets_;  // scrubbed from every message this session produces
   std::shared_ptr<const Statements> statements_;
   bool prepare_ = true;
   bool begin_pending_ = false;

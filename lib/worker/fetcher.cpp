@@ -33,9 +33,10 @@ class Fetcher {
         std::optional<std::chrono::microseconds> next_due;
         if (claim_now) {
           claim_now = false;
-          // Taken before the round: a result written during it (a retry due at once) is not seen by its promote,
-          // so only a worker that had nothing in flight before the round may call an empty round the end.
-          const bool was_settled = settled();
+          // Asked before looking: a result written during this round (a retry due at once) is committed by
+          // then, so the claim or the promotion sees it; asked after, it could be missed and the burst end
+          // with the retry never run.
+          const bool done_before = shared_->options.burst && settled();
           auto round = claim_round();
           if (round.full) {
             claim_now = true;  // there may be more: claim again as soon as a slot frees
@@ -45,7 +46,7 @@ class Fetcher {
               claim_now = true;
               continue;
             }
-            if (shared_->options.burst && was_settled) return;
+            if (done_before) return;
           }
         }
         claim_now = sleep(next_due) || claim_now;

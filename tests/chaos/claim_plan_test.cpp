@@ -1,0 +1,101 @@
+// The claim's plan with a big table: 1M available, 1M scheduled and 1M finished jobs. The claim must read
+// the partial index in dequeue order (no sort, no sequential scan), and LIMIT n must never update more than
+// n rows (PostgreSQL bug #15715, which a locking subquery outside a CTE runs into).
+#include <atomic>
+
+#include "chaos.hpp"
+#include "pg/session.hpp"
+#include "pg/statements.hpp"
+#include "pq/json.hpp"
+#include "sql_text.hpp"
+#include "store.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kQueues = 4;
+
+void collect(const pq::Json& node, std::vector<std::string>& types, std::vector<std::string>& indexes) {
+  types.push_back(node["Node Type"].as_string());
+  if (const auto* index = node.find("Index Name")) indexes.push_back(index->as_string());
+  if (const auto* plans = node.find("Plans")) {
+    for (const auto& child : plans->as_array()) collect(child, types, indexes);
+  }
+}
+
+auto running(pq::PQ& pq) -> std::int64_t {
+  return chaos::number(pq, "select count(*) from " + chaos::table(pq, "jobs") + " where state = 'running'");
+}
+
+}  // namespace
+
+TEST_SUITE("claim plan") {
+  TEST_CASE("3M rows: the claim reads the partial index without sort or sequential scan, and LIMIT n is kept") {
+    auto pq = test::fresh();
+    const auto jobs = chaos::table(pq, "jobs");
+    // Four queues, three priorities, half the jobs with an expected time: the order has work to do.
+    chaos::rows(pq, "insert into " + jobs + " (queue, data, priority, expected_at, state) "
+                    "select 'q' || (g % " + std::to_string(kQueues) + "), '{}', g % 3 - 1, "
+                    "case when g % 2 = 0 then now() + g * interval '1 second' end, 'available' "
+                    "from generate_series(1, 1000000) g");
+    chaos::rows(pq, "insert into " + jobs + " (queue, data, schedule_at, state) "
+                    "select 'q' || (g % " + std::to_string(kQueues) + "), '{}', now() + interval '1 day', "
+                    "'scheduled' from generate_series(1, 1000000) g");
+    chaos::rows(pq, "insert into " + jobs + " (queue, data, attempt, state, finished_at) "
+                    "select 'q' || (g % " + std::to_string(kQueues) + "), '{}', 1, 'completed', now() "
+                    "from generate_series(1, 1000000) g");
+    chaos::rows(pq, "analyze " + jobs);
+
+    pq::pg::Session session(test::server().url());
+    auto statements = std::make_shared<const pq::pg::Statements>(session, pq.options().schema);
+    session.attach(statements, true);
+    session.exec("PREPARE claim AS " + statements->text(pq::sql::queue_claim), {}, pq::pg::Format::text);
+    // Custom plans are what runs (a generic plan would not know n); both must be right.
+    for (const char* mode : {"force_custom_plan", "force_generic_plan"}) {
+      CAPTURE(mode);
+      session.exec(std::string("SET plan_cache_mode = ") + mode, {}, pq::pg::Format::text);
+      auto result = session.exec("EXPLAIN (FORMAT JSON) EXECUTE claim('q1', 10, 30000000, 'plan')", {},
+                                 pq::pg::Format::text);
+      const auto text = std::string(PQgetvalue(result.get(), 0, 0));
+      CAPTURE(text);
+      std::vector<std::string> types, indexes;
+      collect(pq::Json::parse(text).as_array().at(0)["Plan"], types, indexes);
+      CHECK(std::count(types.begin(), types.end(), "Seq Scan") == 0);
+      CHECK(std::count(types.begin(), types.end(), "Sort") == 0);
+      CHECK(std::count(types.begin(), types.end(), "Incremental Sort") == 0);
+      CHECK(std::count(indexes.begin(), indexes.end(), "jobs_claim_idx") == 1);
+      std::string shape;
+      for (std::size_t i = 0; i < types.size(); ++i) shape += (i == 0 ? "" : ", ") + types[i];
+      for (const auto& index : indexes) shape += "; " + index;
+      MESSAGE("claim plan (" << std::string(mode) << "): " << shape);
+    }
+
+    // LIMIT n takes exactly n when there are more, alone and with eight claimers racing.
+    for (int n : {1, 10, 1000}) {
+      CAPTURE(n);
+      const auto before = running(pq);
+      CHECK(pq::store::claim(session, "q2", n, 30s, "limit").size() == static_cast<std::size_t>(n));
+      CHECK(running(pq) - before == n);
+    }
+    const auto before = running(pq);
+    std::atomic<std::int64_t> claimed{0};
+    std::atomic<bool> over_limit{false};
+    std::vector<std::thread> claimers;
+    for (int t = 0; t < 8; ++t) {
+      claimers.emplace_back([&] {
+        pq::pg::Session own(test::server().url());
+        own.attach(std::make_shared<const pq::pg::Statements>(own, pq.options().schema), true);
+        for (int round = 0; round < 20; ++round) {
+          auto got = pq::store::claim(own, "q3", 50, 30s, "race").size();
+          over_limit = over_limit || got > 50;
+          claimed += static_cast<std::int64_t>(got);
+        }
+      });
+    }
+    for (auto& claimer : claimers) claimer.join();
+    CHECK_FALSE(over_limit);
+    CHECK(claimed == 8 * 20 * 50);
+    CHECK(running(pq) - before == claimed);
+  }
+}
