@@ -185,7 +185,14 @@ void validate_json(std::string_view text) {
   if (!simdjson::validate_utf8(text.data(), text.size())) {
     fail(text, first_invalid_utf8(text), "invalid UTF-8");
   }
-  thread_local od::parser parser;
+  // One level of room beyond kMaxDepth: the walk refuses a document one level past the limit before
+  // descending into it, and simdjson's development checks (builds without optimisation) assert that every
+  // level it enters is below its own maximum.
+  thread_local od::parser parser = [] {
+    od::parser fresh;
+    (void)fresh.allocate(4096, kMaxDepth + 1);
+    return fresh;
+  }();
   simdjson::padded_string padded(text);
   od::document document;
   auto error = parser.iterate(padded).get(document);
