@@ -1,6 +1,5 @@
 #include "wait.hpp"
 
-#include <random>
 #include <thread>
 
 #include "pg/statements.hpp"
@@ -9,9 +8,6 @@
 
 namespace pq::detail {
 namespace {
-
-constexpr auto kReconnectMin = std::chrono::milliseconds(100);
-constexpr auto kReconnectMax = std::chrono::milliseconds(5000);
 
 // Promotes the queue's due jobs on `helper`, then sleeps until a notification for the queue, the next due
 // job, a poll or the deadline. False once the deadline has passed.
@@ -44,16 +40,10 @@ auto deadline_after(Wait wait) -> std::optional<SteadyClock::time_point> {
   return SteadyClock::now() + std::max(wait, Wait::zero());
 }
 
-auto jittered(std::chrono::milliseconds interval) -> std::chrono::milliseconds {
-  thread_local std::minstd_rand random{std::random_device{}()};
-  std::uniform_real_distribution<double> factor(0.9, 1.1);
-  return std::chrono::milliseconds{static_cast<std::int64_t>(static_cast<double>(interval.count()) * factor(random))};
-}
-
 auto wait_for_job(const WaitPlan& plan, Shared& shared, pg::Session* work,
                   const std::function<std::optional<Job>(pg::Session&)>& take) -> std::optional<Job> {
   const auto deadline = deadline_after(plan.wait);
-  auto backoff = kReconnectMin;
+  ReconnectBackoff backoff;
   for (;;) {
     bool taking = false;
     try {
@@ -65,7 +55,7 @@ auto wait_for_job(const WaitPlan& plan, Shared& shared, pg::Session* work,
       pg::Session& on = work != nullptr ? *work : helper;
       // Listen before the first try, so a job put between the try and the sleep still wakes us.
       if (blocking && plan.options.listen) helper.listen(helper.statements().channel());
-      backoff = kReconnectMin;
+      backoff.reset();
       for (;;) {
         taking = true;
         if (auto job = take(on)) return job;
@@ -77,10 +67,9 @@ auto wait_for_job(const WaitPlan& plan, Shared& shared, pg::Session* work,
       shared.pool.discard_idle();  // the same restart has most likely closed them too
       if (taking || (deadline && SteadyClock::now() >= *deadline)) throw;
     }
-    auto pause = jittered(backoff);
+    auto pause = backoff.next();
     if (deadline) pause = std::min(pause, std::chrono::ceil<std::chrono::milliseconds>(*deadline - SteadyClock::now()));
     std::this_thread::sleep_for(pause);
-    backoff = std::min(backoff * 2, kReconnectMax);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "backoff.hpp"
 #include "pg/session.hpp"
 #include "pq/connection.hpp"
 #include "pq/job.hpp"
@@ -19,8 +20,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 /// The deadline of a wait; nullopt for pq::forever (and waits too long to represent).
 auto deadline_after(Wait wait) -> std::optional<SteadyClock::time_point>;
-/// `interval` with ±10% jitter, so that many pollers do not wake in step.
-auto jittered(std::chrono::milliseconds interval) -> std::chrono::milliseconds;
 
 struct WaitPlan {
   std::string queue;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "backoff.hpp"
 #include "pool.hpp"
 #include "pq/error.hpp"
 #include "state.hpp"
@@ -11,9 +12,6 @@
 
 namespace pq::worker {
 namespace {
-
-constexpr auto kReconnectMin = std::chrono::milliseconds(100);
-constexpr auto kReconnectMax = std::chrono::seconds(5);
 
 auto seconds(std::chrono::microseconds delay) -> double { return static_cast<double>(delay.count()) / 1e6; }
 
@@ -93,12 +91,12 @@ class Completer {
       auto ended = store::fail_many(session, failed, fail_errors, worker);
       auto freed = store::release_many(session, released, worker);
       report(batch, completed, rescheduled, ended, freed);
-      backoff_ = kReconnectMin;
+      backoff_.reset();
       return true;
     } catch (const Error& error) {
       session_.reset();
       shared_->log(LogLevel::warning, "cannot write {} job results: {}; retrying in {} ms", batch.size(),
-                   error.what(), backoff_.count());
+                   error.what(), backoff_.current().count());
       if (leaving && ++failures_at_exit_ > 3) {
         // The process is going: these jobs stay running with their leases and the rescuer takes them.
         shared_->log(LogLevel::error, "giving up on {} job results at shutdown; the rescuer will retry them",
@@ -106,8 +104,7 @@ class Completer {
         gave_up_ = true;
         return true;
       }
-      std::this_thread::sleep_for(backoff_);
-      backoff_ = std::min(backoff_ * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kReconnectMax));
+      std::this_thread::sleep_for(backoff_.next());
       return false;
     }
   }
@@ -242,7 +239,7 @@ class Completer {
 
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<pg::Session> session_;
-  std::chrono::milliseconds backoff_ = kReconnectMin;
+  detail::ReconnectBackoff backoff_;
   int failures_at_exit_ = 0;
   bool gave_up_ = false;
 };

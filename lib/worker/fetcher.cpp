@@ -13,22 +13,19 @@
 namespace pq::worker {
 namespace {
 
-constexpr auto kReconnectMin = std::chrono::milliseconds(100);
-constexpr auto kReconnectMax = std::chrono::milliseconds(5000);
-
 class Fetcher {
  public:
   explicit Fetcher(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
 
   void run() {
-    auto backoff = kReconnectMin;
+    detail::ReconnectBackoff backoff;
     bool claim_now = true;
     while (!shared_->stopping) {
       try {
         if (!session_) {
           connect();
           claim_now = true;  // catch up on whatever was put while we were not listening
-          backoff = kReconnectMin;
+          backoff.reset();
         }
         std::optional<std::chrono::microseconds> next_due;
         if (claim_now) {
@@ -52,10 +49,10 @@ class Fetcher {
         claim_now = sleep(next_due) || claim_now;
       } catch (const Error& error) {
         session_.reset();
-        shared_->log(LogLevel::warning, "fetcher: {}; reconnecting in {} ms", error.what(), backoff.count());
-        shared_->wake_fetcher.wait_for(detail::jittered(backoff));
+        shared_->log(LogLevel::warning, "fetcher: {}; reconnecting in {} ms", error.what(),
+                     backoff.current().count());
+        shared_->wake_fetcher.wait_for(backoff.next());
         shared_->wake_fetcher.drain();
-        backoff = std::min(backoff * 2, kReconnectMax);
       }
     }
   }
