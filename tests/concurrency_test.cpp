@@ -8,6 +8,57 @@
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// The one race in which take.sql and claim.sql find nothing although they locked a job: another transaction
+// updates the job (keeping it available) and commits after the statement's snapshot, before its lock. A role
+// of its own, slowed by a row-level security policy while it scans, opens that window for as long as the test
+// needs; the harness's superuser connection bypasses the policy and makes the update inside the window.
+class SlowScans {
+ public:
+  explicit SlowScans(pq::PQ& pq) : pq_(pq), role_(pq::testing::unique_name("pq_slow")) {
+    const auto schema = "\"" + pq.options().schema + "\"";
+    const auto jobs = test::jobs_table(pq_);
+    test::exec(pq_, "create role " + role_ + " login");
+    test::exec(pq_, "grant usage on schema " + schema + " to " + role_);
+    test::exec(pq_, "grant select, insert, update, delete on all tables in schema " + schema + " to " + role_);
+    test::exec(pq_, "create function " + schema + ".slow() returns boolean language plpgsql as "
+                    "$$ begin perform pg_sleep(0.3); return true; end $$");
+    test::exec(pq_, "alter table " + jobs + " enable row level security");
+    test::exec(pq_, "create policy slow on " + jobs + " to " + role_ + " using (" + schema + ".slow())");
+  }
+  SlowScans(const SlowScans&) = delete;
+  auto operator=(const SlowScans&) -> SlowScans& = delete;
+  ~SlowScans() {
+    try {
+      test::exec(pq_, "drop owned by " + role_);
+      test::exec(pq_, "drop role " + role_);
+    } catch (const pq::Error&) {
+      // A role left in a throwaway cluster harms nothing.
+    }
+  }
+
+  /// A PQ on the same schema that connects as the slowed role.
+  auto connect() const -> pq::PQ {
+    return pq::PQ{test::server().url() + " user=" + role_, {.schema = pq_.options().schema}};
+  }
+
+  /// Waits until the slowed role is inside a scan, then updates job `id`, which stays available.
+  void update_while_scanning(std::int64_t id) {
+    REQUIRE(test::wait_until([&] {
+      return test::scalar(pq_, "select count(*) from pg_stat_activity where usename = " + test::literal(role_) +
+                                   " and wait_event = 'PgSleep'") != "0";
+    }));
+    test::exec(pq_, "update " + test::jobs_table(pq_) + " set priority = 1 where id = " + std::to_string(id));
+  }
+
+ private:
+  pq::PQ& pq_;
+  std::string role_;
+};
+
+}  // namespace
+
 TEST_SUITE("concurrency") {
   TEST_CASE("many threads with their own connections take every job exactly once") {
     auto pq = test::fresh();
@@ -65,5 +116,34 @@ TEST_SUITE("concurrency") {
     done = true;
     for (auto& thread : threads) thread.join();
     CHECK(taken == 2 * kPerProducer);
+  }
+
+  TEST_CASE("a job updated after a take's snapshot, before its lock, is still taken") {
+    auto pq = test::fresh();
+    SlowScans slow(pq);
+    const auto id = pq["race"].put("{}");
+    std::thread updater([&] { slow.update_while_scanning(id); });
+    auto taker = slow.connect();
+    auto job = taker["race"].get(0s);
+    updater.join();
+    REQUIRE(job);
+    CHECK(job->id == id);
+    CHECK(job->priority == 1);
+    CHECK(test::state_of(pq, id) == pq::JobState::completed);
+  }
+
+  TEST_CASE("a job updated after a claim's snapshot, before its lock, is still claimed by a worker") {
+    auto pq = test::fresh();
+    SlowScans slow(pq);
+    const auto id = pq["race"].task("record", [](int) {}).push(7);
+    std::thread updater([&] { slow.update_while_scanning(id); });
+    auto taker = slow.connect();
+    std::atomic<int> seen{0};
+    taker["race"].task("record", [&](int n) { seen += n; });
+    test::LogCapture log;
+    pq::Worker(taker, test::burst({"race"}, log, 1)).run();
+    updater.join();
+    CHECK(seen == 7);
+    CHECK(test::state_of(pq, id) == pq::JobState::completed);
   }
 }

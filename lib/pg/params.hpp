@@ -14,6 +14,14 @@ namespace pq::pg {
 
 class Params {
  public:
+  Params() = default;
+  // A copy's pointers would point into the original's strings; a move keeps the deque's blocks, and them.
+  Params(const Params&) = delete;
+  auto operator=(const Params&) -> Params& = delete;
+  Params(Params&&) noexcept = default;
+  auto operator=(Params&&) noexcept -> Params& = default;
+  ~Params() = default;
+
   auto add(std::string_view text) -> Params& {
     storage_.emplace_back(text);
     values_.push_back(storage_.back().c_str());

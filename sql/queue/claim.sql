@@ -1,16 +1,17 @@
 -- available → running, up to $2 jobs of queue $1 in dequeue order, leased for $3 microseconds to worker $4.
--- The locking select sits in a CTE so it runs once: an IN (subquery) may be re-run by the planner and lock
--- more than LIMIT rows (PostgreSQL bug #15715).
-WITH next AS (
-    SELECT id FROM @schema@.jobs
-    WHERE state = 'available' AND queue = $1::text
-    ORDER BY priority, expected_at, id
-    LIMIT $2::integer
-    FOR UPDATE SKIP LOCKED
-)
+-- The update finds the locked rows by their ctids, a direct heap fetch each, instead of a second descent of
+-- the primary key per row. ARRAY(subquery) is an init plan, run once: an IN (subquery) may be re-run by the
+-- planner and lock more than LIMIT rows (PostgreSQL bug #15715). A row updated and committed by another
+-- transaction after this statement's snapshot is locked but not claimed (the lock follows it to a version the
+-- update cannot see); the lock ends with the statement's transaction, and when nothing at all was claimed the
+-- caller runs claim_by_id.sql.
 UPDATE @schema@.jobs AS job
 SET state = 'running', attempt = job.attempt + 1, attempted_at = now(),
     lease_until = now() + $3::bigint * interval '1 microsecond', locked_by = $4::text
-FROM next
-WHERE job.id = next.id
+WHERE job.ctid = ANY (ARRAY(
+    SELECT ctid FROM @schema@.jobs
+    WHERE state = 'available' AND queue = $1::text
+    ORDER BY priority, expected_at, id
+    LIMIT $2::integer
+    FOR UPDATE SKIP LOCKED))
 RETURNING job.*
