@@ -34,34 +34,41 @@ auto Pool::connect() -> std::unique_ptr<pg::Session> {
 auto Pool::open() -> std::unique_ptr<pg::Session> { return connect(); }
 
 auto Pool::acquire() -> Lease {
-  std::unique_lock lock(mutex_);
   for (;;) {
-    while (!idle_.empty()) {
-      auto session = std::move(idle_.back());
-      idle_.pop_back();
-      if (session->alive()) {
-        ++borrowed_;
-        return {*this, std::move(session)};
+    std::unique_ptr<pg::Session> session;
+    {
+      std::unique_lock lock(mutex_);
+      if (!freed_.wait_for(lock, options_.acquire_timeout,
+                           [&] { return !idle_.empty() || borrowed_ < options_.max_connections; })) {
+        throw Error(fmt::format("no free connection after {} ms: all {} are in use (raise max_connections)",
+                                options_.acquire_timeout.count(), options_.max_connections),
+                    "53300");
+      }
+      ++borrowed_;
+      if (!idle_.empty()) {
+        session = std::move(idle_.back());
+        idle_.pop_back();
       }
     }
-    if (borrowed_ < options_.max_connections) break;
-    if (!freed_.wait_for(lock, options_.acquire_timeout,
-                         [&] { return !idle_.empty() || borrowed_ < options_.max_connections; })) {
-      throw Error(fmt::format("no free connection after {} ms: all {} are in use (raise max_connections)",
-                              options_.acquire_timeout.count(), options_.max_connections),
-                  "53300");
+    try {
+      if (!session) return {*this, connect()};
+      // The health check is a system call: made outside the lock, which every borrower and lender takes.
+      if (session->alive()) return {*this, std::move(session)};
+    } catch (...) {
+      release_slot();
+      throw;
     }
+    session.reset();  // gone while idle (a restart, an idle timeout): closed, and the next one tried
+    release_slot();
   }
-  ++borrowed_;
-  lock.unlock();
-  try {
-    return {*this, connect()};
-  } catch (...) {
-    lock.lock();
+}
+
+void Pool::release_slot() noexcept {
+  {
+    std::lock_guard lock(mutex_);
     --borrowed_;
-    freed_.notify_one();
-    throw;
   }
+  freed_.notify_one();
 }
 
 void Pool::give_back(std::unique_ptr<pg::Session> session) noexcept {

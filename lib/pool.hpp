@@ -52,6 +52,8 @@ class Pool {
 
  private:
   void give_back(std::unique_ptr<pg::Session> session) noexcept;
+  /// Returns a borrowed slot whose session never reached, or will not reach, the borrower.
+  void release_slot() noexcept;
   auto connect() -> std::unique_ptr<pg::Session>;
 
   std::string conninfo_;
