@@ -66,13 +66,13 @@ auto put_many(pg::Session& session, std::string_view queue, std::span<const std:
   return session.run(sql::queue_put_many, params).column_i64(0);
 }
 
-// take.sql and claim.sql find nothing in one race that their *_by_id twins win (see take.sql); those run
-// only then, so an empty queue costs two statements and a busy one one.
+// take.sql and claim.sql can find nothing in one race that a second run wins (see take.sql); it runs only
+// then, so an empty queue costs two statements and a busy one one.
 auto take(pg::Session& session, std::string_view queue) -> std::optional<Job> {
   pg::Params params;
   params.add(queue);
   if (auto job = decode_job(session.run(sql::queue_take, params))) return job;
-  return decode_job(session.run(sql::queue_take_by_id, params));
+  return decode_job(session.run(sql::queue_take, params));
 }
 
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
@@ -80,7 +80,7 @@ auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono:
   pg::Params params;
   params.add(queue).add(limit).add(lease).add(worker);
   if (auto jobs = decode_jobs(session.run(sql::queue_claim, params)); !jobs.empty()) return jobs;
-  return decode_jobs(session.run(sql::queue_claim_by_id, params));
+  return decode_jobs(session.run(sql::queue_claim, params));
 }
 
 auto promote_queue(pg::Session& session, std::string_view queue) -> Promotion {

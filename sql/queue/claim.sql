@@ -1,10 +1,9 @@
 -- available → running, up to $2 jobs of queue $1 in dequeue order, leased for $3 microseconds to worker $4.
--- The update finds the locked rows by their ctids, a direct heap fetch each, instead of a second descent of
--- the primary key per row. ARRAY(subquery) is an init plan, run once: an IN (subquery) may be re-run by the
--- planner and lock more than LIMIT rows (PostgreSQL bug #15715). A row updated and committed by another
--- transaction after this statement's snapshot is locked but not claimed (the lock follows it to a version the
--- update cannot see); the lock ends with the statement's transaction, and when nothing at all was claimed the
--- caller runs claim_by_id.sql.
+-- The update finds the locked rows by their ctids, a direct heap fetch each, instead of a join through the
+-- primary key. ARRAY(subquery) is an init plan, run once: an IN (subquery) may be re-run by the planner and
+-- lock more than LIMIT rows (PostgreSQL bug #15715). A row that another transaction updated and committed
+-- after this statement's snapshot is locked but not claimed (see take.sql); its lock ends with the claim's
+-- transaction, and when nothing at all was claimed the caller runs the statement once more.
 UPDATE @schema@.jobs AS job
 SET state = 'running', attempt = job.attempt + 1, attempted_at = now(),
     lease_until = now() + $3::bigint * interval '1 microsecond', locked_by = $4::text

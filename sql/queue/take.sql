@@ -1,9 +1,10 @@
 -- available → completed in one step: the job is done the moment it is returned (pq's plain get), or, inside
 -- a caller's transaction, the moment that transaction commits; a rollback leaves it untouched. $1 queue.
--- The update finds the locked row by its ctid, a direct heap fetch, instead of a second descent of the
--- primary key: a one-row take costs a tenth less. One case returns nothing although a row was locked: the row
--- was updated and committed by another transaction after this statement's snapshot (the lock then follows it
--- to a version the update cannot see). The caller runs take_by_id.sql when this finds nothing.
+-- The update finds the locked row by its ctid, a direct heap fetch, instead of a join through the primary
+-- key. One case returns nothing although a row was locked: another transaction updated the row and committed
+-- after this statement's snapshot, so the lock follows it to a version the update cannot see. The caller
+-- runs the statement once more when it finds nothing: with a newer snapshot it sees that version (and, in a
+-- caller's transaction, already holds its lock).
 UPDATE @schema@.jobs AS job
 SET state = 'completed', attempt = job.attempt + 1, attempted_at = now(), finished_at = now()
 WHERE job.ctid = (
