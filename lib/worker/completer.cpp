@@ -3,6 +3,8 @@
 #include <fmt/chrono.h>
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "backoff.hpp"
 #include "pool.hpp"
@@ -112,16 +114,18 @@ class Completer {
   void report(const std::vector<Outcome>& batch, const std::vector<std::int64_t>& completed,
               const std::vector<std::int64_t>& rescheduled, const std::vector<std::int64_t>& ended,
               const std::vector<std::int64_t>& freed) {
-    auto written = [](const std::vector<std::int64_t>& ids, std::int64_t id) {
-      return std::find(ids.begin(), ids.end(), id) != ids.end();
-    };
+    // A batch can hold thousands of results: one lookup each, not a scan of the ids written.
+    const std::unordered_set<std::int64_t> completed_ids(completed.begin(), completed.end());
+    const std::unordered_set<std::int64_t> rescheduled_ids(rescheduled.begin(), rescheduled.end());
+    const std::unordered_set<std::int64_t> ended_ids(ended.begin(), ended.end());
+    const std::unordered_set<std::int64_t> freed_ids(freed.begin(), freed.end());
     auto& counters = shared_->counters;
     for (const auto& outcome : batch) {
-      const auto& ids = outcome.kind == Outcome::Kind::completed ? completed
-                        : outcome.kind == Outcome::Kind::retry   ? rescheduled
-                        : outcome.kind == Outcome::Kind::failed  ? ended
-                                                                 : freed;
-      if (!written(ids, outcome.id)) {
+      const auto& ids = outcome.kind == Outcome::Kind::completed ? completed_ids
+                        : outcome.kind == Outcome::Kind::retry   ? rescheduled_ids
+                        : outcome.kind == Outcome::Kind::failed  ? ended_ids
+                                                                 : freed_ids;
+      if (!ids.contains(outcome.id)) {
         ++counters.lost;
         shared_->log(LogLevel::warning,
                      "job {} ({}/{}) attempt {}: its lease had passed on (rescued, cancelled or deleted); result "
@@ -171,15 +175,17 @@ class Completer {
     try {
       auto beats = store::heartbeat(connect(), held, shared_->options.id,
                                     std::chrono::duration_cast<std::chrono::microseconds>(shared_->options.lease));
+      std::unordered_map<std::int64_t, bool> cancel_requested;  // of the jobs still held
+      for (const auto& beat : beats) cancel_requested.emplace(beat.id, beat.cancel_requested);
       for (const auto& job : jobs) {
-        auto beat = std::find_if(beats.begin(), beats.end(), [&](const auto& b) { return b.id == job->job.id; });
-        if (beat == beats.end()) {
+        auto beat = cancel_requested.find(job->job.id);
+        if (beat == cancel_requested.end()) {
           if (!job->stop.stop_requested()) {
             shared_->log(LogLevel::warning, "job {} ({}/{}) lost its lease; asking its handler to stop", job->job.id,
                          job->job.queue, job->job.kind);
           }
           job->stop.request_stop();
-        } else if (beat->cancel_requested && !job->stop.stop_requested()) {
+        } else if (beat->second && !job->stop.stop_requested()) {
           shared_->log(LogLevel::info, "job {} ({}/{}) was cancelled; asking its handler to stop", job->job.id,
                        job->job.queue, job->job.kind);
           job->stop.request_stop();

@@ -4,6 +4,7 @@ UPDATE @schema@.jobs AS job
 SET state = 'failed', finished_at = now(), lease_until = NULL, locked_by = NULL,
     errors = job.errors || jsonb_build_array(jsonb_build_object(
         'attempt', job.attempt, 'at', now(), 'error', failed.error, 'worker', job.locked_by))
-FROM unnest($1::bigint[], $2::integer[], $3::text[]) AS failed(id, attempt, error)
-WHERE job.id = failed.id AND job.attempt = failed.attempt AND job.locked_by = $4::text
+FROM (SELECT wanted.*, $4::text AS worker
+      FROM unnest($1::bigint[], $2::integer[], $3::text[]) AS wanted(id, attempt, error) OFFSET 0) AS failed
+WHERE job.id = failed.id AND job.attempt = failed.attempt AND job.locked_by = failed.worker
 RETURNING job.id

@@ -3,6 +3,7 @@
 -- whether someone asked to cancel them; a job missing from the result has passed to another attempt.
 UPDATE @schema@.jobs AS job
 SET lease_until = now() + $4::bigint * interval '1 microsecond'
-FROM unnest($1::bigint[], $2::integer[]) AS held(id, attempt)
-WHERE job.id = held.id AND job.attempt = held.attempt AND job.locked_by = $3::text
+FROM (SELECT wanted.*, $3::text AS worker FROM unnest($1::bigint[], $2::integer[]) AS wanted(id, attempt)
+      OFFSET 0) AS held
+WHERE job.id = held.id AND job.attempt = held.attempt AND job.locked_by = held.worker
 RETURNING job.id, job.cancel_requested

@@ -3,8 +3,9 @@
 WITH released AS (
     UPDATE @schema@.jobs AS job
     SET state = 'available', attempt = job.attempt - 1, lease_until = NULL, locked_by = NULL
-    FROM unnest($1::bigint[], $2::integer[]) AS stopped(id, attempt)
-    WHERE job.id = stopped.id AND job.attempt = stopped.attempt AND job.locked_by = $3::text
+    FROM (SELECT wanted.*, $3::text AS worker FROM unnest($1::bigint[], $2::integer[]) AS wanted(id, attempt)
+          OFFSET 0) AS stopped
+    WHERE job.id = stopped.id AND job.attempt = stopped.attempt AND job.locked_by = stopped.worker
     RETURNING job.id, job.queue
 ), notified AS (
     SELECT pg_notify(@channel@, queue) FROM (SELECT DISTINCT queue FROM released) AS queues

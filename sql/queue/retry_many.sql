@@ -10,6 +10,8 @@ SET state = CASE WHEN job.cancel_requested THEN 'cancelled' ELSE 'scheduled' END
     locked_by = NULL,
     errors = job.errors || jsonb_build_array(jsonb_build_object(
         'attempt', job.attempt, 'at', now(), 'error', failed.error, 'worker', job.locked_by))
-FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::text[]) AS failed(id, attempt, delay, error)
-WHERE job.id = failed.id AND job.attempt = failed.attempt AND job.locked_by = $5::text
+FROM (SELECT wanted.*, $5::text AS worker
+      FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::text[]) AS wanted(id, attempt, delay, error)
+      OFFSET 0) AS failed
+WHERE job.id = failed.id AND job.attempt = failed.attempt AND job.locked_by = failed.worker
 RETURNING job.id
