@@ -43,7 +43,7 @@ auto options_spec(const char* program) -> cxxopts::Options {
        cxxopts::value<std::string>()->default_value(""))
       ("concurrency", "jobs run at once", cxxopts::value<int>()->default_value("10"))
       ("prefetch", "most jobs claimed ahead of free slots, when jobs are short (0: none)",
-       cxxopts::value<int>()->default_value("100"))
+       cxxopts::value<int>()->default_value("1000"))
       ("lease", "seconds a claimed job is leased; heartbeats renew it", cxxopts::value<double>()->default_value("30"))
       ("grace", "seconds running jobs may finish at shutdown", cxxopts::value<double>()->default_value("30"))
       ("plugin", "shared library whose PQ_PLUGIN registers tasks (repeatable)", cxxopts::value<std::vector<std::string>>())

@@ -30,7 +30,7 @@ struct WorkerOptions {
   /// about two claims (from the running averages of job and claim times), so short jobs come in batches of
   /// one round trip while long ones are claimed as slots free; a claimed job still waiting after
   /// max(1 s, lease / 10) goes back to its queue. 0: claim only for free slots.
-  int prefetch = 100;
+  int prefetch = 1000;
   /// Claimed jobs are leased this long; heartbeats every third of it extend the leases of running jobs, so
   /// a dead worker's jobs are rescued within about one lease.
   std::chrono::milliseconds lease = std::chrono::seconds(30);
