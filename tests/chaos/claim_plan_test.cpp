@@ -1,6 +1,9 @@
 // The claim's plan with a big table: 1M available, 1M scheduled and 1M finished jobs. The claim must read
 // the partial index in dequeue order (no sort, no sequential scan), and LIMIT n must never update more than
-// n rows (PostgreSQL bug #15715, which a locking subquery outside a CTE runs into).
+// n rows (PostgreSQL bug #15715, which a locking subquery run more than once runs into). And the worker's
+// guarded statements must find their jobs by id even when the statistics promise that no job runs.
+#include <fmt/format.h>
+
 #include <atomic>
 
 #include "chaos.hpp"
@@ -97,5 +100,57 @@ TEST_SUITE("claim plan") {
     CHECK_FALSE(over_limit);
     CHECK(claimed == 8 * 20 * 50);
     CHECK(running(pq) - before == claimed);
+  }
+
+  TEST_CASE("the worker's guarded statements look jobs up by id, whatever the statistics say") {
+    auto pq = test::fresh();
+    const auto jobs = chaos::table(pq, "jobs");
+    // Statistics taken while no job ran: locked_by is NULL in every sampled row, so a restriction on it looks
+    // like one row, and a scan of the table like the cheapest plan. Then 100 jobs start running.
+    chaos::rows(pq, "insert into " + jobs + " (queue, data) select 'q', '{}' from generate_series(1, 20000)");
+    chaos::rows(pq, "analyze " + jobs);
+    chaos::rows(pq, "update " + jobs + " set state = 'running', attempt = 1, attempted_at = now(), "
+                    "lease_until = now() + interval '1 hour', locked_by = 'w' where id <= 100");
+    std::string ids, attempts, delays, errors;
+    for (int id = 1; id <= 100; ++id) {
+      const auto comma = id == 1 ? "" : ",";
+      ids += comma + std::to_string(id);
+      attempts += std::string(comma) + "1";
+      delays += std::string(comma) + "1000000";
+      errors += std::string(comma) + "boom";
+    }
+    ids = "'{" + ids + "}'";
+    attempts = "'{" + attempts + "}'";
+    delays = "'{" + delays + "}'";
+    errors = "'{" + errors + "}'";
+    const std::pair<pq::sql::Statement, std::string> guarded[] = {
+        {pq::sql::queue_complete_many, ids + ", " + attempts + ", 'w'"},
+        {pq::sql::queue_fail_many, ids + ", " + attempts + ", " + errors + ", 'w'"},
+        {pq::sql::queue_retry_many, ids + ", " + attempts + ", " + delays + ", " + errors + ", 'w'"},
+        {pq::sql::queue_release_many, ids + ", " + attempts + ", 'w'"},
+        {pq::sql::queue_heartbeat, ids + ", " + attempts + ", 'w', 30000000"},
+    };
+
+    pq::pg::Session session(test::server().url());
+    auto statements = std::make_shared<const pq::pg::Statements>(session, pq.options().schema);
+    session.attach(statements, true);
+    for (const auto& [statement, arguments] : guarded) {
+      std::string name(statement.name);
+      CAPTURE(name);
+      for (auto& c : name) c = c == '/' ? '_' : c;
+      session.exec(fmt::format("PREPARE {} AS {}", name, statements->text(statement)), {}, pq::pg::Format::text);
+      for (const std::string mode : {"force_custom_plan", "force_generic_plan"}) {
+        CAPTURE(mode);
+        session.exec("SET plan_cache_mode = " + mode, {}, pq::pg::Format::text);
+        auto result = session.exec(fmt::format("EXPLAIN (FORMAT JSON) EXECUTE {}({})", name, arguments), {},
+                                   pq::pg::Format::text);
+        const auto text = std::string(PQgetvalue(result.get(), 0, 0));
+        CAPTURE(text);
+        std::vector<std::string> types, indexes;
+        collect(pq::Json::parse(text).as_array().at(0)["Plan"], types, indexes);
+        CHECK(std::count(types.begin(), types.end(), "Seq Scan") == 0);
+        CHECK(std::count(indexes.begin(), indexes.end(), "jobs_pkey") == 1);
+      }
+    }
   }
 }
