@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <new>
 
 #include "pq/error.hpp"
 #include "pq/json.hpp"
@@ -190,10 +191,13 @@ void validate_json(std::string_view text) {
   // level it enters is below its own maximum.
   thread_local od::parser parser = [] {
     od::parser fresh;
-    (void)fresh.allocate(4096, kMaxDepth + 1);
+    if (fresh.allocate(4096, kMaxDepth + 1) != simdjson::SUCCESS) throw std::bad_alloc();
     return fresh;
   }();
-  simdjson::padded_string padded(text);
+  // simdjson's on-demand parser refuses a root true followed by three or more bytes of whitespace, or false by
+  // two ("not the requested type"); whitespace after the value means nothing in JSON, so it is cut first.
+  const auto last = text.find_last_not_of(" \t\n\r");
+  simdjson::padded_string padded(text.substr(0, last == std::string_view::npos ? 0 : last + 1));
   od::document document;
   auto error = parser.iterate(padded).get(document);
   const bool started = !error;

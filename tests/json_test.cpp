@@ -12,6 +12,21 @@ TEST_SUITE("json") {
     }
   }
 
+  TEST_CASE("a lone true, false, null or number may be followed by any whitespace") {
+    // The on-demand parser beneath validate_json refused "true" followed by three or more whitespace bytes
+    // and "false" by two; the DOM parser, jsonb and the JSON grammar accept them (found by the json fuzzer).
+    for (const char* atom : {"true", "false", "null", "42", "\"x\""}) {
+      for (const char* tail : {"", "\n", "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", " \t\r\n \t\r\n \t\r\n"}) {
+        const std::string text = std::string(" ") + atom + tail;
+        CAPTURE(text);
+        CHECK_NOTHROW(pq::validate_json(text));
+        CHECK_NOTHROW(pq::Json::parse(text));
+      }
+    }
+    CHECK_THROWS_AS(pq::validate_json("true \n\n\n\n\n x"), pq::JsonError);
+    CHECK_THROWS_AS(pq::validate_json("null\n\n\n\n\n\nnull"), pq::JsonError);
+  }
+
   TEST_CASE("malformed documents name the offset, line and column") {
     CHECK_THROWS_WITH_AS(pq::validate_json(R"({"a":1,})"), doctest::Contains("offset 7 (line 1, column 8)"),
                          pq::JsonError);
