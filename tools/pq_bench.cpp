@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -755,8 +756,8 @@ class Bench {
     auto script = [](std::string_view schema) { return "BEGIN;\n" + floor_claim(schema, "drain", 1) + ";\nCOMMIT;"; };
     const std::string floor_script = script(kFloor);
     const std::string shaped_script = script(kShaped);
-    double seconds[3] = {0, 0, 0};
-    const std::function<void()> turns[3] = {
+    std::array<double, 3> seconds{};
+    const std::array<std::function<void()>, 3> turns{
         [&] { seconds[0] += drain_transactional(slice); },
         [&] { seconds[1] += slice / pgbench_.run("w3-one", floor_script, kClients, slice / kClients); },
         [&] { seconds[2] += slice / pgbench_.run("w3-shaped", shaped_script, kClients, slice / kClients); }};
