@@ -27,6 +27,21 @@ void collect(const pq::Json& node, std::vector<std::string>& types, std::vector<
   }
 }
 
+struct Plan {
+  std::string text;                  // EXPLAIN's JSON, for the failure messages
+  std::vector<std::string> types;    // every node's type, depth first
+  std::vector<std::string> indexes;  // every index a node reads
+};
+
+// The plan of `execute` (an EXECUTE of a prepared statement) under plan_cache_mode `mode`.
+auto plan_of(pq::pg::Session& session, const std::string& mode, const std::string& execute) -> Plan {
+  session.exec("SET plan_cache_mode = " + mode, {}, pq::pg::Format::text);
+  auto result = session.exec("EXPLAIN (FORMAT JSON) " + execute, {}, pq::pg::Format::text);
+  Plan plan{PQgetvalue(result.get(), 0, 0), {}, {}};
+  collect(pq::Json::parse(plan.text).as_array().at(0)["Plan"], plan.types, plan.indexes);
+  return plan;
+}
+
 auto running(pq::PQ& pq) -> std::int64_t {
   return chaos::number(pq, "select count(*) from " + chaos::table(pq, "jobs") + " where state = 'running'");
 }
@@ -55,15 +70,10 @@ TEST_SUITE("claim plan") {
     session.attach(statements, true);
     session.exec("PREPARE claim AS " + statements->text(pq::sql::queue_claim), {}, pq::pg::Format::text);
     // Custom plans are what runs (a generic plan would not know n); both must be right.
-    for (const char* mode : {"force_custom_plan", "force_generic_plan"}) {
+    for (const std::string mode : {"force_custom_plan", "force_generic_plan"}) {
       CAPTURE(mode);
-      session.exec(std::string("SET plan_cache_mode = ") + mode, {}, pq::pg::Format::text);
-      auto result = session.exec("EXPLAIN (FORMAT JSON) EXECUTE claim('q1', 10, 30000000, 'plan')", {},
-                                 pq::pg::Format::text);
-      const auto text = std::string(PQgetvalue(result.get(), 0, 0));
+      const auto [text, types, indexes] = plan_of(session, mode, "EXECUTE claim('q1', 10, 30000000, 'plan')");
       CAPTURE(text);
-      std::vector<std::string> types, indexes;
-      collect(pq::Json::parse(text).as_array().at(0)["Plan"], types, indexes);
       CHECK(std::count(types.begin(), types.end(), "Seq Scan") == 0);
       CHECK(std::count(types.begin(), types.end(), "Sort") == 0);
       CHECK(std::count(types.begin(), types.end(), "Incremental Sort") == 0);
@@ -71,7 +81,7 @@ TEST_SUITE("claim plan") {
       std::string shape;
       for (std::size_t i = 0; i < types.size(); ++i) shape += (i == 0 ? "" : ", ") + types[i];
       for (const auto& index : indexes) shape += "; " + index;
-      MESSAGE("claim plan (" << std::string(mode) << "): " << shape);
+      MESSAGE("claim plan (" << mode << "): " << shape);
     }
 
     // LIMIT n takes exactly n when there are more, alone and with eight claimers racing.
@@ -141,13 +151,8 @@ TEST_SUITE("claim plan") {
       session.exec(fmt::format("PREPARE {} AS {}", name, statements->text(statement)), {}, pq::pg::Format::text);
       for (const std::string mode : {"force_custom_plan", "force_generic_plan"}) {
         CAPTURE(mode);
-        session.exec("SET plan_cache_mode = " + mode, {}, pq::pg::Format::text);
-        auto result = session.exec(fmt::format("EXPLAIN (FORMAT JSON) EXECUTE {}({})", name, arguments), {},
-                                   pq::pg::Format::text);
-        const auto text = std::string(PQgetvalue(result.get(), 0, 0));
+        const auto [text, types, indexes] = plan_of(session, mode, fmt::format("EXECUTE {}({})", name, arguments));
         CAPTURE(text);
-        std::vector<std::string> types, indexes;
-        collect(pq::Json::parse(text).as_array().at(0)["Plan"], types, indexes);
         CHECK(std::count(types.begin(), types.end(), "Seq Scan") == 0);
         CHECK(std::count(indexes.begin(), indexes.end(), "jobs_pkey") == 1);
       }
