@@ -1,4 +1,5 @@
 #include "support.hpp"
+#include "validate.hpp"
 
 using namespace std::chrono_literals;
 
@@ -82,5 +83,48 @@ TEST_SUITE("bad input") {
             std::string::npos);
     }
     CHECK(pq.describe().find("sentinel-secret") == std::string::npos);
+  }
+
+  TEST_CASE("storable_text keeps valid UTF-8 and makes every other byte a visible escape") {
+    CHECK(pq::storable_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 a\nb\tc\x1b[0m") ==
+          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 a\nb\tc\x1b[0m");
+    CHECK(pq::storable_text("caf\xe9 failed") == "caf\\xe9 failed");
+    CHECK(pq::storable_text(std::string("a\0b", 3)) == "a\\x00b");
+    CHECK(pq::storable_text("\xc0\xaf") == "\\xc0\\xaf");                  // overlong '/'
+    CHECK(pq::storable_text("\xed\xa0\x80") == "\\xed\\xa0\\x80");         // a surrogate
+    CHECK(pq::storable_text("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+    CHECK(pq::storable_text("end \xe2\x82") == "end \\xe2\\x82");          // cut short
+    CHECK(pq::storable_text("") == "");
+  }
+
+  TEST_CASE("text made storable is accepted by PostgreSQL as it is") {
+    auto pq = test::fresh();
+    std::string bytes;
+    for (int b = 0; b < 256; ++b) bytes += static_cast<char>(b);
+    bytes += "\xe2\x82\xac\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82";
+    const auto text = pq::storable_text(bytes);
+    auto tx = pq.begin();
+    CHECK(tx.exec("select $1::text", {text}).get(0, 0) == text);
+    tx.commit();
+  }
+
+  TEST_CASE("log_safe escapes what could end a log line or drive a terminal") {
+    CHECK(pq::log_safe("plain caf\xc3\xa9 \xe2\x82\xac") == "plain caf\xc3\xa9 \xe2\x82\xac");
+    CHECK(pq::log_safe("oops\n2026-12-01T00:00:00.000Z info forged") ==
+          "oops\\n2026-12-01T00:00:00.000Z info forged");
+    CHECK(pq::log_safe("a\r\tb") == "a\\r\\tb");
+    CHECK(pq::log_safe("\x1b[31mRED\x1b[0m") == "\\x1b[31mRED\\x1b[0m");
+    CHECK(pq::log_safe(std::string("\0\x7f", 2)) == "\\x00\\x7f");
+    CHECK(pq::log_safe("\xc2\x85\xc2\x9b") == "\\u0085\\u009b");  // C1: next line, CSI
+    CHECK(pq::log_safe("\xc2\xa0") == "\xc2\xa0");                // U+00A0 is no control
+    CHECK(pq::log_safe("\xe2\x80\xa8\xe2\x80\xa9") == "\\u2028\\u2029");
+    CHECK(pq::log_safe("caf\xe9") == "caf\\xe9");
+    CHECK(pq::log_safe("back\\slash") == "back\\slash");
+    std::string every;
+    for (int b = 0; b < 256; ++b) every += static_cast<char>(b);
+    for (const char c : pq::log_safe(every)) {
+      const auto byte = static_cast<unsigned char>(c);
+      CHECK((byte >= 0x20 && byte != 0x7f));
+    }
   }
 }
