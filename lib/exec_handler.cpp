@@ -3,7 +3,9 @@
 #include <fmt/core.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +71,13 @@ auto describe_status(int status, const std::string& err) -> std::string {
   return text.empty() ? reason : fmt::format("{}: {}", reason, text);
 }
 
+// Whether the command has ended, without reaping it: while it is unreaped, its pid (and so its process
+// group id) cannot be given to another process.
+auto has_exited(pid_t pid) -> bool {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+}
+
 void run_command(const std::string& command, Context& context) {
   const auto& job = context.job();
   std::array<int, 2> input{};  // a socket pair, so a write to a command that closed its stdin is EPIPE, not SIGPIPE
@@ -84,10 +93,17 @@ void run_command(const std::string& command, Context& context) {
   env.push_back(nullptr);
   std::array<const char*, 4> argv{"/bin/sh", "-c", command.c_str(), nullptr};
 
+  const pid_t worker = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw Error(fmt::format("fork() failed: {}", std::strerror(errno)));
   if (pid == 0) {
     ::setpgid(0, 0);  // its own process group, so the whole tree can be killed at once
+    // Killed when the worker dies, even by SIGKILL, so that a rescued job does not run beside an orphan.
+    // The signal comes when the *thread* that forked ends: that is this executor thread, which stays in
+    // run_command until the command is reaped (an abandoned job's thread is detached, not ended), so it
+    // comes only with the worker's own end. It reaches /bin/sh alone: what the command started in the
+    // background outlives a SIGKILLed worker; a timeout or a shutdown kills the whole group.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != worker) ::_exit(127);
     ::dup2(input_child.get(), STDIN_FILENO);
     ::dup2(errors_child.get(), STDERR_FILENO);
     ::execve(argv[0], const_cast<char* const*>(argv.data()), env.data());
@@ -96,9 +112,13 @@ void run_command(const std::string& command, Context& context) {
   ::setpgid(pid, pid);
   input_child.reset();
   errors_child.reset();
+  // Readable once the command has exited. Without it (a kernel before 5.3) the loop notices the exit
+  // within one poll timeout.
+  Fd exit_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 
   // Killed from the thread that asks for the stop (the worker's watchdog or its shutdown), so the group goes
-  // even if this thread never runs again.
+  // even if this thread never runs again. It stays registered until the command has exited: a command that
+  // closes its stderr is still running and must still be killable.
   std::atomic<bool> killed{false};
   std::optional<std::stop_callback<std::function<void()>>> kill_on_stop;
   kill_on_stop.emplace(context.stop_token(), [pid, &killed] {
@@ -108,11 +128,20 @@ void run_command(const std::string& command, Context& context) {
   std::string_view to_write = job.data;
   std::string err;
   std::array<char, 4096> buffer{};
-  for (bool reading = true; reading;) {
-    std::array<pollfd, 2> fds{pollfd{errors_parent.get(), POLLIN, 0},
-                              pollfd{input_parent.get(), static_cast<short>(to_write.empty() ? 0 : POLLOUT), 0}};
-    int ready = ::poll(fds.data(), input_parent.get() >= 0 ? 2 : 1, 100);
-    if (ready < 0 && errno != EINTR) break;
+  bool reading = true;
+  std::string failure;
+  for (bool exited = false; !(exited && (!reading || killed));) {
+    std::array<pollfd, 3> fds{
+        pollfd{reading ? errors_parent.get() : -1, POLLIN, 0},
+        pollfd{input_parent.get(), static_cast<short>(to_write.empty() ? 0 : POLLOUT), 0},
+        pollfd{exited ? -1 : exit_fd.get(), POLLIN, 0}};
+    int ready = ::poll(fds.data(), fds.size(), 100);
+    if (ready < 0 && errno != EINTR) {
+      ::kill(-pid, SIGKILL);  // it cannot be watched any more; it is reaped below
+      failure = fmt::format("poll() failed: {}", std::strerror(errno));
+      break;
+    }
+    exited = has_exited(pid);
     if (ready <= 0) continue;
     if (input_parent.get() >= 0 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
       auto sent = ::send(input_parent.get(), to_write.data(), to_write.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -126,16 +155,17 @@ void run_command(const std::string& command, Context& context) {
         err.append(buffer.data(), static_cast<std::size_t>(got));
         if (err.size() > 2 * kStderrTail) err.erase(0, err.size() - kStderrTail);
       } else if (got == 0 || errno != EINTR) {
-        reading = false;  // stderr closed: the command (and anything holding its stderr) has ended
+        reading = false;  // stderr closed: by the command and by everything it started that held it
       }
     }
   }
   if (err.size() > kStderrTail) err.erase(0, err.size() - kStderrTail);
-  // Unregistered while the child is still unreaped, so its process group id cannot have been reused.
+  // Unregistered while the command is still unreaped, so its process group id cannot have been reused.
   kill_on_stop.reset();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  if (!failure.empty()) throw Error(failure);
   if (killed) throw std::runtime_error(describe_status(status, "stopped (timeout, cancel or shutdown); " + err));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error(describe_status(status, err));
 }
