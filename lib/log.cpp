@@ -8,6 +8,8 @@
 #include <mutex>
 #include <random>
 
+#include "validate.hpp"
+
 namespace pq {
 
 auto instance_id() -> std::string {
@@ -29,9 +31,11 @@ auto stderr_log(LogLevel min) -> LogSink {
     ::gmtime_r(&seconds, &utc);
     std::array<char, 32> stamp{};
     std::strftime(stamp.data(), stamp.size(), "%Y-%m-%dT%H:%M:%S", &utc);
+    // One entry, one line, whatever a field brought in (a kind, a command's stderr, a server's message).
+    const auto text = log_safe(message);
     std::lock_guard lock(mutex);
     std::fprintf(stderr, "%s.%03dZ %s %.*s\n", stamp.data(), static_cast<int>(millis),
-                 kNames.at(static_cast<std::size_t>(level)), static_cast<int>(message.size()), message.data());
+                 kNames.at(static_cast<std::size_t>(level)), static_cast<int>(text.size()), text.data());
     std::fflush(stderr);
   };
 }

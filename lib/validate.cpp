@@ -52,6 +52,15 @@ void validate_name(std::string_view what, std::string_view name, std::size_t max
   if (!simdjson::validate_utf8(name.data(), name.size())) {
     throw UsageError(fmt::format("{} name is not valid UTF-8", what));
   }
+  // Names are printed in logs and tables: a newline would forge log entries, an ESC drive the terminal.
+  for (std::size_t at = 0; at < name.size(); ++at) {
+    const auto byte = static_cast<unsigned char>(name[at]);
+    const bool c1 = byte == 0xc2 && at + 1 < name.size() && static_cast<unsigned char>(name[at + 1]) < 0xa0;
+    if (byte < 0x20 || byte == 0x7f || c1) {
+      throw UsageError(fmt::format("{} name contains the control character {} at byte {}", what,
+                                   log_safe(name.substr(at, c1 ? 2 : 1)), at));
+    }
+  }
 }
 
 }  // namespace

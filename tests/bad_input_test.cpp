@@ -32,6 +32,25 @@ TEST_SUITE("bad input") {
     CHECK_THROWS_WITH_AS(pq["\xff\xfe"], "queue name is not valid UTF-8", pq::UsageError);
   }
 
+  TEST_CASE("queue and kind names with control characters are refused and nothing is written") {
+    auto pq = test::fresh();
+    const std::string forged = "x\n2026-12-01T00:00:00.000Z info worker forged: all jobs completed";
+    CHECK_THROWS_WITH_AS(pq["ok"].put("1", {.kind = forged}),
+                         "kind name contains the control character \\n at byte 1", pq::UsageError);
+    CHECK_THROWS_WITH_AS(pq["\x1b[31mred"], "queue name contains the control character \\x1b at byte 0",
+                         pq::UsageError);
+    CHECK_THROWS_WITH_AS(pq["del\x7f"], "queue name contains the control character \\x7f at byte 3",
+                         pq::UsageError);
+    CHECK_THROWS_WITH_AS(pq["ok"].put("1", {.kind = "next\xc2\x85line"}),
+                         "kind name contains the control character \\u0085 at byte 4", pq::UsageError);
+    CHECK_THROWS_AS(pq["ok"].put_many(std::vector<std::string>{"1"}, {.kind = "a\tb"}), pq::UsageError);
+    CHECK_THROWS_AS(pq["ok"].task("tab\there", [] {}).push(), pq::UsageError);
+    CHECK(job_count(pq) == "0");
+    // Other characters outside ASCII are names like any other.
+    pq["caf\xc3\xa9 \xc2\xa0"].put("1", {.kind = "\xe2\x82\xac"});
+    CHECK(job_count(pq) == "1");
+  }
+
   TEST_CASE("absurd options are clear errors") {
     auto pq = test::fresh();
     auto q = pq["opts"];
@@ -79,6 +98,10 @@ TEST_SUITE("bad input") {
       CHECK(error.retryable());
       std::string message = error.what();
       CHECK(message.find("sentinel-secret") == std::string::npos);
+      // libpq's "Connection refused\n\tIs the server running ..." joined into one line.
+      CHECK(message.find('\n') == std::string::npos);
+      CHECK(message.find('\t') == std::string::npos);
+      CHECK(message.find("Connection refused; Is the server running") != std::string::npos);
       CHECK(message.find("cannot connect to database \"nowhere\" as \"someone\" at 127.0.0.1:1") !=
             std::string::npos);
     }

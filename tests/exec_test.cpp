@@ -1,6 +1,9 @@
 // --exec commands as pq-worker runs them: their environment, their process groups, their stderr.
 #include <signal.h>
 
+#include <regex>
+#include <sstream>
+
 #include "process.hpp"
 #include "support.hpp"
 
@@ -10,6 +13,20 @@ namespace {
 
 auto worker_args(pq::PQ& pq, std::vector<std::string> extra) -> std::vector<std::string> {
   return test::pq_command("PQ_WORKER_BIN", test::server().url(), pq.options().schema, std::move(extra));
+}
+
+// Every line of a service's output is one log entry: its own timestamp, a level, no terminal escapes.
+void check_one_entry_per_line(const std::string& output) {
+  static const std::regex kEntry(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|warning|error) .*)");
+  std::istringstream lines(output);
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    INFO(line);
+    CHECK(std::regex_match(line, kEntry));
+    CHECK(!line.starts_with("2026-12-01T00:00:00.000Z"));
+  }
+  CHECK(count > 0);
+  CHECK(output.find('\x1b') == std::string::npos);
 }
 
 }  // namespace
@@ -53,5 +70,37 @@ TEST_SUITE("exec") {
     worker.signal(SIGKILL);
     REQUIRE(worker.wait(10s));
     CHECK(test::wait_until([] { return test::count_processes("sleep 33") == 0; }, 10s));
+  }
+
+  TEST_CASE("a command's stderr cannot forge log entries or send terminal escapes") {
+    auto pq = test::fresh();
+    auto id = pq["logq"].put("{}", {.max_attempts = 1, .kind = "k"});
+    // A kind stored before names were checked, written by SQL as an old client could have.
+    auto old = pq["logq"].put("{}", {.max_attempts = 1, .kind = "old"});
+    test::exec(pq, "update " + test::jobs_table(pq) +
+                       " set kind = E'x\\n2026-12-01T00:00:00.000Z info worker forged' where id = " +
+                       std::to_string(old));
+    test::Child worker(worker_args(pq, {"--queues", "logq", "--burst", "--exec",
+                                        "k=printf 'oops\\n2026-12-01T00:00:00.000Z info job 1 (logq/k) released\\n"
+                                        "\\033[31mRED\\033[0m\\r\\n' >&2; exit 1"}),
+                       {}, test::scratch("worker.log"));
+    REQUIRE(worker.wait(60s) == 0);
+    const auto output = worker.output();
+    check_one_entry_per_line(output);
+    CHECK(output.find("exited with status 1: oops\\n2026-12-01T00:00:00.000Z info job 1 (logq/k) released\\n"
+                      "\\x1b[31mRED\\x1b[0m") != std::string::npos);
+    // The job keeps the command's stderr as it was.
+    CHECK(pq.job(id)->errors.find("\\u001b[31mRED") != std::string::npos);
+  }
+
+  TEST_CASE("a worker that cannot reach its database logs one line per attempt") {
+    test::Child worker({test::built("PQ_WORKER_BIN"), "--db", "postgresql://u@127.0.0.1:1/x?connect_timeout=1",
+                        "--queues", "x", "--exec", "k=true"},
+                       {}, test::scratch("worker.log"));
+    REQUIRE(test::wait_until([&] { return worker.output().find("reconnecting") != std::string::npos; }, 30s));
+    worker.signal(SIGTERM);
+    CHECK(worker.wait(30s) == 0);
+    check_one_entry_per_line(worker.output());
+    CHECK(worker.output().find("Connection refused; Is the server running") != std::string::npos);
   }
 }

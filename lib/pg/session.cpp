@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -21,9 +22,21 @@ auto schema_missing(std::string_view sqlstate) -> bool {
   return sqlstate == "42P01" || sqlstate == "42704" || sqlstate == "3F000";
 }
 
-auto trim(std::string text) -> std::string {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
+// libpq's and the server's messages may span lines ("Connection refused\n\tIs the server running ..."); pq's
+// errors are one line, for logs and for the CLI's "pq: ..." line.
+auto one_line(std::string_view text) -> std::string {
+  std::string joined;
+  while (!text.empty()) {
+    const auto end = std::min(text.find('\n'), text.size());
+    auto line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) continue;
+    line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+    if (!joined.empty()) joined += "; ";
+    joined += line;
+  }
+  return joined;
 }
 
 }  // namespace
@@ -36,7 +49,7 @@ Session::Session(const std::string& conninfo) : secrets_(secrets_of(conninfo)) {
   if (!conn_) throw Error("cannot connect: out of memory", "08001");
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     throw Error(scrub(fmt::format("cannot connect to {}: {}", describe_conninfo(conninfo),
-                                  trim(PQerrorMessage(conn_.get()))),
+                                  one_line(PQerrorMessage(conn_.get()))),
                       secrets_),
                 "08001");
   }
@@ -61,7 +74,7 @@ auto Session::failure(const PGresult* result, std::string_view name) const -> Er
       message += fmt::format(" (hint: {})", hint);
     }
   } else {
-    message = trim(PQerrorMessage(conn_.get()));
+    message = one_line(PQerrorMessage(conn_.get()));
     if (message.empty()) message = "no result from the server";
     if (broken()) sqlstate = "08006";
   }
@@ -70,7 +83,7 @@ auto Session::failure(const PGresult* result, std::string_view name) const -> Er
                            statements_->schema());
   }
   if (!name.empty()) message = fmt::format("{}: {}", name, message);
-  return Error(scrub(std::move(message), secrets_), sqlstate, std::string(name));
+  return Error(scrub(one_line(message), secrets_), sqlstate, std::string(name));
 }
 
 auto Session::check(PGresult* raw, std::string_view name) -> Result {
@@ -173,13 +186,13 @@ void Session::end(std::string_view sql, std::string_view name) {
 
 auto Session::quote_identifier(std::string_view name) -> std::string {
   CharHandle quoted(PQescapeIdentifier(conn_.get(), name.data(), name.size()));
-  if (!quoted) throw Error(fmt::format("cannot quote identifier: {}", trim(PQerrorMessage(conn_.get())))); 
+  if (!quoted) throw Error(fmt::format("cannot quote identifier: {}", one_line(PQerrorMessage(conn_.get())))); 
   return quoted.get();
 }
 
 auto Session::quote_literal(std::string_view text) -> std::string {
   CharHandle quoted(PQescapeLiteral(conn_.get(), text.data(), text.size()));
-  if (!quoted) throw Error(fmt::format("cannot quote literal: {}", trim(PQerrorMessage(conn_.get()))));
+  if (!quoted) throw Error(fmt::format("cannot quote literal: {}", one_line(PQerrorMessage(conn_.get()))));
   return quoted.get();
 }
 
