@@ -47,11 +47,15 @@ class Fd {
   int fd_;
 };
 
+// The worker's environment, without its own database settings: DATABASE_URL and libpq's PG* variables
+// (PGPASSWORD, PGPASSFILE, PGSERVICE, PGHOST, ...) would hand the command the worker's database credentials.
+// All PG* variables go, not a list of the secret ones, so that one added by a later libpq cannot slip through.
 auto environment(const Job& job) -> std::vector<std::string> {
   std::vector<std::string> env;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     std::string_view text(*entry);
-    if (text.starts_with("PQ_JOB_ID=") || text.starts_with("PQ_JOB_ATTEMPT=") || text.starts_with("PQ_QUEUE=")) {
+    if (text.starts_with("PQ_JOB_ID=") || text.starts_with("PQ_JOB_ATTEMPT=") || text.starts_with("PQ_QUEUE=") ||
+        text.starts_with("DATABASE_URL=") || text.starts_with("PG")) {
       continue;
     }
     env.emplace_back(text);

@@ -103,4 +103,26 @@ TEST_SUITE("exec") {
     check_one_entry_per_line(worker.output());
     CHECK(worker.output().find("Connection refused; Is the server running") != std::string::npos);
   }
+
+  TEST_CASE("commands do not see the worker's database settings") {
+    auto pq = test::fresh();
+    auto id = pq["envq"].put("{}", {.kind = "e"});
+    auto out = test::scratch("env");
+    test::Child worker(worker_args(pq, {"--queues", "envq", "--burst", "--exec", "e=env > " + out}),
+                       {"DATABASE_URL=postgresql://app:sentinel-url-pw@127.0.0.1:1/app", "PGPASSWORD=sentinel-pg-pw",
+                        "PGPASSFILE=/nonexistent/pgpass", "PGAPPNAME=sentinel-app", "PQ_KEPT=kept"},
+                       test::scratch("worker.log"));
+    REQUIRE(worker.wait(60s) == 0);
+    REQUIRE(pq.job(id)->state == pq::JobState::completed);
+    const auto env = test::read_file(out);
+    CHECK(env.find("sentinel") == std::string::npos);
+    CHECK(env.find("DATABASE_URL=") == std::string::npos);
+    CHECK(env.find("\nPG") == std::string::npos);
+    CHECK(!env.starts_with("PG"));
+    CHECK(env.find("PQ_JOB_ID=" + std::to_string(id) + "\n") != std::string::npos);
+    CHECK(env.find("PQ_JOB_ATTEMPT=1\n") != std::string::npos);
+    CHECK(env.find("PQ_QUEUE=envq\n") != std::string::npos);
+    CHECK(env.find("PQ_KEPT=kept\n") != std::string::npos);
+    CHECK(env.find("PATH=") != std::string::npos);
+  }
 }
