@@ -12,11 +12,18 @@ struct TempPostgresOptions {
   std::vector<std::string> settings;
   /// Use the server named by PQ_TEST_DATABASE_URL when that variable is set.
   bool use_environment = true;
+  /// Also listen on 127.0.0.1, where only the `postgres` superuser may log in, with scram-sha-256 and a
+  /// random password that tcp_url() carries. Off by default: the server then has only its Unix socket, in a
+  /// directory (mode 0700) that only the owner of the cluster and root can enter.
+  bool tcp = false;
 };
 
 /// A throwaway PostgreSQL cluster: initdb into a temporary directory, started with pg_ctl on its own socket
 /// directory and a free port, as the `postgres` user when the process runs as root (PostgreSQL refuses
-/// root), stopped and removed when destroyed. With PQ_TEST_DATABASE_URL set, that server is used instead.
+/// root), stopped and removed when destroyed. Connections through the socket are trusted, as superuser:
+/// only the process's user (or, as root, root and `postgres`) can reach it. A watchdog process stops the
+/// server and removes the directory when the owning process ends without destroying it (a signal, an
+/// uncaught exception). With PQ_TEST_DATABASE_URL set, that server is used instead.
 /// Throws pq::Error with the server's log tail when the cluster cannot start.
 class TempPostgres {
  public:
@@ -27,10 +34,12 @@ class TempPostgres {
 
   /// A libpq connection string for the server (Unix socket when the cluster is ours).
   [[nodiscard]] auto url() const -> const std::string& { return url_; }
-  /// The same server over TCP on 127.0.0.1 (empty for an external server).
+  /// The same server over TCP on 127.0.0.1, with the superuser's password: empty unless
+  /// TempPostgresOptions::tcp. Never log it.
   [[nodiscard]] auto tcp_url() const -> const std::string& { return tcp_url_; }
   /// True when PQ_TEST_DATABASE_URL named the server.
   [[nodiscard]] auto external() const noexcept -> bool { return external_; }
+  /// The server's port: its socket's name, and on 127.0.0.1 with TempPostgresOptions::tcp.
   [[nodiscard]] auto port() const noexcept -> int { return port_; }
   /// Directory holding the cluster, its socket and server.log.
   [[nodiscard]] auto directory() const -> const std::string& { return directory_; }
@@ -45,6 +54,8 @@ class TempPostgres {
 
  private:
   void run_as_owner(const std::vector<std::string>& argv, const std::string& log) const;
+  void start_watchdog();
+  void end_watchdog() noexcept;
 
   std::string url_;
   std::string tcp_url_;
@@ -53,6 +64,8 @@ class TempPostgres {
   int port_ = 0;
   bool external_ = false;
   bool running_ = false;
+  int watchdog_pid_ = -1;
+  int watchdog_fd_ = -1;  ///< the write end of the watchdog's pipe: its EOF means this process has ended
 };
 
 /// A name unique to this process and call, for a test's own schema or queue: `<prefix>_<pid>_<n>`.

@@ -25,7 +25,8 @@ PgBouncer::PgBouncer(const pq::testing::TempPostgres& server, int pool_size)
   std::ofstream(directory_ + "/userlist.txt") << "\"postgres\" \"\"\n";
   std::ofstream(directory_ + "/pgbouncer.ini")
       << "[databases]\n"
-      << "postgres = host=127.0.0.1 port=" << server.port() << " dbname=postgres user=postgres\n"
+      // The server's socket: its directory is private to the server's owner, as whom PgBouncer runs.
+      << "postgres = host=" << server.directory() << " port=" << server.port() << " dbname=postgres user=postgres\n"
       << "[pgbouncer]\n"
       << "listen_addr = 127.0.0.1\n"
       << "listen_port = " << port << "\n"

@@ -30,10 +30,10 @@ struct Said {
 
 TEST_SUITE("secrets") {
   TEST_CASE("a sentinel password appears in no error and no log line, whatever fails") {
-    pq::testing::TempPostgres server({.settings = {}, .use_environment = false});
+    pq::testing::TempPostgres server({.settings = {}, .use_environment = false, .tcp = true});
     {  // Passwords are checked over TCP; the test itself keeps trusted access through the socket.
       std::ofstream(server.directory() + "/data/pg_hba.conf")
-          << "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n";
+          << "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n";
       pq::PQ admin{server.url(), {.schema = "admin"}};
       admin.create();
       chaos::rows(admin, "select pg_reload_conf()");
