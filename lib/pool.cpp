@@ -40,7 +40,7 @@ auto Pool::acquire() -> Lease {
       std::unique_lock lock(mutex_);
       if (!freed_.wait_for(lock, options_.acquire_timeout,
                            [&] { return !idle_.empty() || borrowed_ < options_.max_connections; })) {
-        throw Error(fmt::format("no free connection after {} ms: all {} are in use (raise max_connections)",
+        throw Error(fmt::format("no free connection after {} ms: all {} are in use (raise ConnectionOptions::max_connections, or pq-worker --max-connections)",
                                 options_.acquire_timeout.count(), options_.max_connections),
                     "53300");
       }

@@ -14,6 +14,15 @@
 
 namespace pq::store {
 
+/// A text[] parameter for an optional list: NULL, which the statements read as "any", when `items` is null.
+inline void add_text_array(pg::Params& params, const std::vector<std::string>* items) {
+  if (items != nullptr) {
+    params.add(pg::text_array(*items));
+  } else {
+    params.add_null();
+  }
+}
+
 // schema/
 void lock_schema(pg::Session& session);
 auto schema_installed(pg::Session& session) -> bool;
@@ -26,8 +35,9 @@ auto put(pg::Session& session, std::string_view queue, std::string_view data, co
 auto put_many(pg::Session& session, std::string_view queue, std::span<const std::string> data,
               const PutOptions& options) -> std::vector<std::int64_t>;
 auto take(pg::Session& session, std::string_view queue) -> std::optional<Job>;
+/// `kinds`: claim only jobs of these kinds; nullptr claims any kind.
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
-           std::string_view worker) -> std::vector<Job>;
+           std::string_view worker, const std::vector<std::string>* kinds = nullptr) -> std::vector<Job>;
 
 struct Promotion {
   std::int64_t promoted = 0;
@@ -56,8 +66,12 @@ struct Held {
 };
 
 auto complete_many(pg::Session& session, const Held& jobs, std::string_view worker) -> std::vector<std::int64_t>;
+struct Retried {
+  std::vector<std::int64_t> rescheduled;
+  std::vector<std::int64_t> cancelled;  ///< a cancel was requested: they end here instead
+};
 auto retry_many(pg::Session& session, const Held& jobs, std::span<const std::int64_t> delays_us,
-                std::span<const std::string> errors, std::string_view worker) -> std::vector<std::int64_t>;
+                std::span<const std::string> errors, std::string_view worker) -> Retried;
 auto fail_many(pg::Session& session, const Held& jobs, std::span<const std::string> errors,
                std::string_view worker) -> std::vector<std::int64_t>;
 auto release_many(pg::Session& session, const Held& jobs, std::string_view worker) -> std::vector<std::int64_t>;
@@ -69,7 +83,7 @@ struct Heartbeat {
 auto heartbeat(pg::Session& session, const Held& jobs, std::string_view worker, std::chrono::microseconds lease)
     -> std::vector<Heartbeat>;
 auto lock_running(pg::Session& session, std::int64_t id, int attempt, std::string_view worker) -> bool;
-void limit_transaction(pg::Session& session, std::chrono::milliseconds idle_timeout);
+void limit_transaction(pg::Session& session, std::chrono::milliseconds timeout);
 
 // maintenance/
 struct Promoted {
@@ -84,7 +98,9 @@ struct Rescued {
   JobState state = JobState::scheduled;
   int attempt = 0;
 };
-auto rescue_expired(pg::Session& session, int batch) -> std::vector<Rescued>;
+/// `queues`: only these queues' jobs; nullptr: every queue.
+auto rescue_expired(pg::Session& session, int batch, const std::vector<std::string>* queues = nullptr)
+    -> std::vector<Rescued>;
 auto prune_finished(pg::Session& session, std::chrono::microseconds retention,
                     std::chrono::microseconds failed_retention, int batch) -> std::int64_t;
 auto leader_elect(pg::Session& session, std::string_view holder, std::chrono::microseconds ttl) -> bool;

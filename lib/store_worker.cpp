@@ -19,11 +19,16 @@ auto complete_many(pg::Session& session, const Held& jobs, std::string_view work
 }
 
 auto retry_many(pg::Session& session, const Held& jobs, std::span<const std::int64_t> delays_us,
-                std::span<const std::string> errors, std::string_view worker) -> std::vector<std::int64_t> {
+                std::span<const std::string> errors, std::string_view worker) -> Retried {
   if (jobs.empty()) return {};
   auto params = held_params(jobs);
   params.add(pg::integer_array(delays_us)).add(pg::text_array(errors)).add(worker);
-  return session.run(sql::queue_retry_many, params).column_i64(0);
+  auto result = session.run(sql::queue_retry_many, params);
+  Retried out;
+  for (int row = 0; row < result.rows(); ++row) {
+    (result.boolean(row, 1) ? out.cancelled : out.rescheduled).push_back(result.i64(row, 0));
+  }
+  return out;
 }
 
 auto fail_many(pg::Session& session, const Held& jobs, std::span<const std::string> errors,
@@ -52,8 +57,8 @@ auto lock_running(pg::Session& session, std::int64_t id, int attempt, std::strin
   return session.run(sql::queue_lock_running, pg::Params{}.add(id).add(attempt).add(worker)).rows() == 1;
 }
 
-void limit_transaction(pg::Session& session, std::chrono::milliseconds idle_timeout) {
-  session.run(sql::queue_limit_transaction, pg::Params{}.add(std::int64_t{idle_timeout.count()}));
+void limit_transaction(pg::Session& session, std::chrono::milliseconds timeout) {
+  session.run(sql::queue_limit_transaction, pg::Params{}.add(std::int64_t{timeout.count()}));
 }
 
 auto promote_due(pg::Session& session, int batch) -> std::vector<Promoted> {
@@ -63,8 +68,12 @@ auto promote_due(pg::Session& session, int batch) -> std::vector<Promoted> {
   return out;
 }
 
-auto rescue_expired(pg::Session& session, int batch) -> std::vector<Rescued> {
-  auto result = session.run(sql::maintenance_rescue_expired, pg::Params{}.add(batch));
+auto rescue_expired(pg::Session& session, int batch, const std::vector<std::string>* queues)
+    -> std::vector<Rescued> {
+  pg::Params params;
+  params.add(batch);
+  add_text_array(params, queues);
+  auto result = session.run(sql::maintenance_rescue_expired, params);
   std::vector<Rescued> out;
   for (int row = 0; row < result.rows(); ++row) {
     out.push_back({result.i64(row, 0), std::string(result.text(row, 1)), parse_job_state(result.text(row, 2)),

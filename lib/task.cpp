@@ -72,6 +72,15 @@ auto Registry::queues() const -> std::vector<std::string> {
   return out;
 }
 
+auto Registry::kinds(std::string_view queue) const -> std::vector<std::string> {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [key, handler] : handlers_) {
+    if (key.first == queue) out.push_back(key.second);
+  }
+  return out;
+}
+
 auto Registry::size() const -> std::size_t {
   std::lock_guard lock(mutex_);
   return handlers_.size();

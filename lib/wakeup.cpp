@@ -5,8 +5,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
+#include <mutex>
+
+#include <fmt/core.h>
 
 #include "pq/error.hpp"
 
@@ -39,36 +43,76 @@ auto Wakeup::wait_for(std::chrono::milliseconds timeout) const noexcept -> bool 
 
 namespace {
 
-std::atomic<std::atomic<bool>*> signal_flag{nullptr};
-std::atomic<const Wakeup*> signal_wake{nullptr};
+// Fixed storage, so that a signal handler never reads memory that a scope has freed.
+struct Slot {
+  std::atomic<std::atomic<bool>*> stopping{nullptr};
+  std::atomic<const Wakeup*> wake{nullptr};
+  std::atomic<std::atomic<int>*> stops{nullptr};
+  std::atomic<std::atomic<bool>*> quiet{nullptr};
+};
+constexpr std::size_t kSlots = 64;
+std::array<Slot, kSlots> slots;
+
+std::mutex scopes_mutex;
+int scopes = 0;
+int quiet_scopes = 0;
 struct sigaction previous_term {};
 struct sigaction previous_int {};
+struct sigaction previous_tstp {};
 
-extern "C" void on_stop_signal(int /*signal*/) {
-  if (auto* flag = signal_flag.load()) flag->store(true);
-  if (const auto* wake = signal_wake.load()) wake->notify();
+extern "C" void on_signal(int signal) {
+  for (auto& slot : slots) {
+    auto* stopping = slot.stopping.load();
+    if (stopping == nullptr) continue;
+    if (signal == SIGTSTP) {
+      if (auto* quiet = slot.quiet.load()) quiet->store(true);
+    } else {
+      stopping->store(true);
+      if (auto* stops = slot.stops.load()) stops->fetch_add(1);
+    }
+    if (const auto* wake = slot.wake.load()) wake->notify();
+  }
+}
+
+void install(int signal, struct sigaction& previous) {
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(signal, &action, &previous);
 }
 
 }  // namespace
 
-SignalScope::SignalScope(std::atomic<bool>& flag, const Wakeup& wake) {
-  std::atomic<bool>* none = nullptr;
-  if (!signal_flag.compare_exchange_strong(none, &flag)) {
-    throw UsageError("another pq::Worker or pq::Scheduler already handles SIGTERM/SIGINT in this process");
+SignalScope::SignalScope(std::atomic<bool>& stopping, const Wakeup& wake, std::atomic<int>* stops,
+                         std::atomic<bool>* quiet) {
+  std::lock_guard lock(scopes_mutex);
+  slot_ = 0;
+  while (slot_ < kSlots && slots.at(slot_).stopping.load() != nullptr) ++slot_;
+  if (slot_ == kSlots) throw UsageError(fmt::format("more than {} pq services handle signals in this process", kSlots));
+  auto& slot = slots.at(slot_);
+  slot.wake = &wake;
+  slot.stops = stops;
+  slot.quiet = quiet;
+  slot.stopping = &stopping;
+  if (scopes++ == 0) {
+    install(SIGTERM, previous_term);
+    install(SIGINT, previous_int);
   }
-  signal_wake = &wake;
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGTERM, &action, &previous_term);
-  ::sigaction(SIGINT, &action, &previous_int);
+  if (quiet != nullptr && quiet_scopes++ == 0) install(SIGTSTP, previous_tstp);
 }
 
 SignalScope::~SignalScope() {
-  ::sigaction(SIGTERM, &previous_term, nullptr);
-  ::sigaction(SIGINT, &previous_int, nullptr);
-  signal_wake = nullptr;
-  signal_flag = nullptr;
+  std::lock_guard lock(scopes_mutex);
+  auto& slot = slots.at(slot_);
+  if (slot.quiet.load() != nullptr && --quiet_scopes == 0) ::sigaction(SIGTSTP, &previous_tstp, nullptr);
+  if (--scopes == 0) {
+    ::sigaction(SIGTERM, &previous_term, nullptr);
+    ::sigaction(SIGINT, &previous_int, nullptr);
+  }
+  slot.stopping = nullptr;
+  slot.quiet = nullptr;
+  slot.stops = nullptr;
+  slot.wake = nullptr;
 }
 
 }  // namespace pq

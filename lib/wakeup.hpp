@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 
 namespace pq {
 
@@ -25,14 +26,20 @@ class Wakeup {
   int fd_;
 };
 
-/// While alive, SIGTERM and SIGINT set `flag` and notify `wake` (one scope at a time per process);
-/// the previous handlers come back when it ends.
+/// While alive, SIGTERM and SIGINT set `stopping`, count themselves in `stops` (a second one asks to hurry)
+/// and notify `wake`; with `quiet`, SIGTSTP sets it (stop claiming, finish what runs) instead of suspending the
+/// process. Any number of scopes may live at once, one per service of the process, and every signal reaches
+/// them all; the previous handlers come back when the last one ends.
 class SignalScope {
  public:
-  SignalScope(std::atomic<bool>& flag, const Wakeup& wake);
+  SignalScope(std::atomic<bool>& stopping, const Wakeup& wake, std::atomic<int>* stops = nullptr,
+              std::atomic<bool>* quiet = nullptr);
   ~SignalScope();
   SignalScope(const SignalScope&) = delete;
   auto operator=(const SignalScope&) -> SignalScope& = delete;
+
+ private:
+  std::size_t slot_;
 };
 
 }  // namespace pq

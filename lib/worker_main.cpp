@@ -20,6 +20,20 @@ auto seconds(double value, const char* option) -> std::chrono::milliseconds {
   return std::chrono::milliseconds{static_cast<std::int64_t>(value * 1000)};
 }
 
+// cxxopts quotes with ‘’, which not every terminal or log shows.
+auto plain_quotes(std::string_view text) -> std::string {
+  std::string out;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    if (text.substr(at).starts_with("\u2018") || text.substr(at).starts_with("\u2019")) {
+      out += '\'';
+      at += 2;
+    } else {
+      out += text[at];
+    }
+  }
+  return out;
+}
+
 auto split(const std::string& list) -> std::vector<std::string> {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -37,11 +51,13 @@ auto options_spec(const char* program) -> cxxopts::Options {
                                     "or commands.\nExit status: 0 stopped cleanly, 2 usage error, 3 database error.");
   options.add_options()
       ("db", "connection string or URI (default: DATABASE_URL, else libpq's PG* variables)",
-       cxxopts::value<std::string>()->default_value(""))
+       cxxopts::value<std::string>())
       ("schema", "schema holding pq's tables", cxxopts::value<std::string>()->default_value("pq"))
       ("queues", "comma-separated queues to work (default: every queue with a handler)",
-       cxxopts::value<std::string>()->default_value(""))
+       cxxopts::value<std::string>())
       ("concurrency", "jobs run at once", cxxopts::value<int>()->default_value("10"))
+      ("max-connections", "most pooled connections, one per running transactional job (default: concurrency + 2)",
+       cxxopts::value<int>())
       ("prefetch", "most jobs claimed ahead of free slots, when jobs are short (0: none)",
        cxxopts::value<int>()->default_value("1000"))
       ("lease", "seconds a claimed job is leased; heartbeats renew it", cxxopts::value<double>()->default_value("30"))
@@ -51,10 +67,14 @@ auto options_spec(const char* program) -> cxxopts::Options {
        cxxopts::value<std::vector<std::string>>())
       ("timeout", "seconds an --exec command may run before its process group is killed",
        cxxopts::value<double>()->default_value("1800"))
-      ("max-attempts", "attempts of an --exec job before it fails", cxxopts::value<int>()->default_value("25"))
+      ("max-attempts", "most attempts of an --exec job; a job's own max_attempts, if lower, wins",
+       cxxopts::value<int>()->default_value("25"))
       ("retry-in", "fixed seconds between attempts of --exec jobs (default: exponential backoff)",
        cxxopts::value<double>())
       ("burst", "return once the queues have nothing available")
+      ("burst-wait", "with --burst, first wait for scheduled jobs (retries) due within these seconds",
+       cxxopts::value<double>()->default_value("0"))
+      ("no-rescue", "leave jobs whose lease expired to pq-scheduler")
       ("no-listen", "poll only, without LISTEN/NOTIFY (behind a transaction-pooling PgBouncer)")
       ("no-prepare", "do not use named prepared statements (PgBouncer before 1.21)")
       ("q,quiet", "log warnings and errors only")
@@ -74,16 +94,24 @@ auto worker_main(int argc, char** argv, Registry registry) -> int {
       return 0;
     }
     if (!args.unmatched().empty()) throw UsageError(fmt::format("unexpected argument '{}'", args.unmatched().front()));
+    if (args.count("verbose") != 0U && args.count("quiet") != 0U) {
+      throw UsageError("--quiet and --verbose contradict each other: give one");
+    }
+    const auto text = [&](const char* option) {
+      return args.count(option) != 0U ? args[option].as<std::string>() : std::string();
+    };
     const auto level = args.count("verbose") != 0U ? LogLevel::debug
                        : args.count("quiet") != 0U ? LogLevel::warning
                                                    : LogLevel::info;
     WorkerOptions options{
-        .queues = split(args["queues"].as<std::string>()),
+        .queues = split(text("queues")),
         .concurrency = args["concurrency"].as<int>(),
         .prefetch = args["prefetch"].as<int>(),
         .lease = seconds(args["lease"].as<double>(), "lease"),
         .shutdown_grace = seconds(args["grace"].as<double>(), "grace"),
         .burst = args.count("burst") != 0U,
+        .burst_wait = seconds(args["burst-wait"].as<double>(), "burst-wait"),
+        .rescue = args.count("no-rescue") == 0U,
         .handle_signals = true,
         .id = {},
         .log = stderr_log(level),
@@ -106,8 +134,17 @@ auto worker_main(int argc, char** argv, Registry registry) -> int {
         }
       }
     }
-    PQ pq{args["db"].as<std::string>(),
+    if (options.queues.empty() && registry.queues().empty()) {
+      throw UsageError("no queues to work: name them with --queues, and give handlers with --plugin or --exec");
+    }
+    const int connections = args.count("max-connections") != 0U ? args["max-connections"].as<int>()
+                                                                 : options.concurrency + 2;
+    if (connections < 1 || connections > 10000) {
+      throw UsageError(fmt::format("--max-connections must be between 1 and 10000, got {}", connections));
+    }
+    PQ pq{text("db"),
           {.schema = args["schema"].as<std::string>(),
+           .max_connections = static_cast<std::size_t>(connections),
            .listen = args.count("no-listen") == 0U,
            .prepare = args.count("no-prepare") == 0U}};
     pq.registry().merge(registry);
@@ -115,7 +152,7 @@ auto worker_main(int argc, char** argv, Registry registry) -> int {
     worker.run();
     return 0;
   } catch (const cxxopts::exceptions::exception& error) {
-    fmt::print(stderr, "{}: {}\n", spec.program(), error.what());
+    fmt::print(stderr, "{}: {}\n", spec.program(), plain_quotes(error.what()));
     return kUsage;
   } catch (const UsageError& error) {
     fmt::print(stderr, "{}: {}\n", spec.program(), error.what());

@@ -51,7 +51,8 @@ TEST_SUITE("process") {
     auto stopped = pq.job(slow);
     CHECK(stopped->state == pq::JobState::failed);
     CHECK(stopped->errors.find("timed out after 1000 ms") != std::string::npos);
-    CHECK(pq.job(unknown)->errors.find("unknown task 'nobody' in queue 'shell'") != std::string::npos);
+    CHECK(pq.job(unknown)->state == pq::JobState::available);  // left for a worker that knows its kind
+    CHECK(pq.job(unknown)->attempt == 0);
     // The timed-out command's whole process group is gone, the background sleep too.
     CHECK(test::wait_until([] { return test::count_processes("sleep 60") == 0; }, 10s));
     CHECK(worker.output().find("worker ") != std::string::npos);
@@ -127,13 +128,73 @@ TEST_SUITE("process") {
     CHECK(bad_plugin.output().find("cannot load plugin /nonexistent.so") != std::string::npos);
     test::Child bad_number(worker_args(pq, {"--concurrency", "0", "--queues", "x"}), {}, test::scratch("3.log"));
     CHECK(bad_number.wait(30s) == 2);
-    test::Child dead_db({test::built("PQ_WORKER_BIN"), "--db", "postgresql://u:sentinel-pw@127.0.0.1:1/x?connect_timeout=1",
-                         "--queues", "x", "--exec", "k=true", "--burst"},
-                        {}, test::scratch("4.log"));
-    std::this_thread::sleep_for(1500ms);
-    dead_db.signal(SIGTERM);
-    CHECK(dead_db.wait(30s) == 0);
-    CHECK(dead_db.output().find("reconnecting") != std::string::npos);
-    CHECK(dead_db.output().find("sentinel-pw") == std::string::npos);
+    test::Child both(worker_args(pq, {"--queues", "x", "--exec", "k=true", "--quiet", "--verbose"}), {},
+                     test::scratch("5.log"));
+    CHECK(both.wait(30s) == 2);
+    CHECK(both.output().find("--quiet and --verbose") != std::string::npos);
+    test::Child twice(worker_args(pq, {"--plugin", test::built("PQ_PLUGIN"), "--plugin", test::built("PQ_PLUGIN")}),
+                      {}, test::scratch("6.log"));
+    CHECK(twice.wait(30s) == 2);
+    CHECK(twice.output().find("is already loaded") != std::string::npos);
+    test::Child nothing(worker_args(pq, {}), {}, test::scratch("7.log"));
+    CHECK(nothing.wait(30s) == 2);
+    CHECK(nothing.output().find("name them with --queues") != std::string::npos);
+    test::Child quotes(worker_args(pq, {"--concurrency", "abc"}), {}, test::scratch("8.log"));
+    CHECK(quotes.wait(30s) == 2);
+    CHECK(quotes.output().find("'abc'") != std::string::npos);
+  }
+
+  TEST_CASE("database errors: exit 3 at start when waiting cannot help, reconnect through an outage otherwise") {
+    auto pq = test::fresh();
+    const std::string dead = "postgresql://u:sentinel-pw@127.0.0.1:1/x?connect_timeout=1";
+    test::Child burst({test::built("PQ_WORKER_BIN"), "--db", dead, "--queues", "x", "--exec", "k=true", "--burst"},
+                      {}, test::scratch("burst.log"));
+    CHECK(burst.wait(30s) == 3);
+    CHECK(burst.output().find("cannot connect") != std::string::npos);
+    CHECK(burst.output().find("sentinel-pw") == std::string::npos);
+
+    // A later dbname wins, in a connection string and in a URI's query alike.
+    const auto& url = test::server().url();
+    const bool uri = url.find("://") != std::string::npos;
+    const auto missing_db = url + (uri ? (url.find('?') == std::string::npos ? "?" : "&") : " ") + "dbname=no_such_database";
+    test::Child refused({test::built("PQ_WORKER_BIN"), "--db", missing_db, "--queues", "x", "--exec", "k=true"}, {},
+                        test::scratch("refused.log"));
+    CHECK(refused.wait(30s) == 3);
+    CHECK(refused.output().find("no_such_database") != std::string::npos);
+
+    test::Child no_schema(worker_args(pq, {"--schema", pq.options().schema + "_none", "--queues", "x", "--exec",
+                                           "k=true"}),
+                          {}, test::scratch("schema.log"));
+    CHECK(no_schema.wait(30s) == 3);
+    CHECK(no_schema.output().find("run `pq migrate`") != std::string::npos);
+
+    test::Child outage({test::built("PQ_WORKER_BIN"), "--db", dead, "--queues", "x", "--exec", "k=true"}, {},
+                       test::scratch("outage.log"));
+    REQUIRE(test::wait_until([&] { return outage.output().find("reconnecting") != std::string::npos; }));
+    outage.signal(SIGTERM);
+    CHECK(outage.wait(30s) == 0);
+    CHECK(outage.output().find("sentinel-pw") == std::string::npos);
+  }
+
+  TEST_CASE("signals: a second SIGTERM cuts the grace period short; SIGTSTP makes the worker quiet") {
+    auto pq = test::fresh();
+    auto q = pq["sig"];
+    auto first = q.put("{}", {.kind = "nap"});
+    test::Child worker(worker_args(pq, {"--queues", "sig", "--grace", "600", "--verbose", "--exec", "nap=sleep 347"}),
+                       {}, test::scratch("sig.log"));
+    REQUIRE(test::wait_until([&] { return pq.job(first)->state == pq::JobState::running; }));
+    REQUIRE(test::wait_until([&] { return worker.output().find("started") != std::string::npos; }));
+    CHECK(worker.output().find("attempt 1/25 started") != std::string::npos);  // --verbose: each job's start
+    worker.signal(SIGTSTP);
+    REQUIRE(test::wait_until([&] { return worker.output().find("is quiet") != std::string::npos; }));
+    auto second = q.put("{}", {.kind = "nap"});
+    worker.signal(SIGTERM);
+    REQUIRE(test::wait_until([&] { return worker.output().find("stopping") != std::string::npos; }));
+    worker.signal(SIGTERM);  // the grace period would last ten minutes
+    CHECK(worker.wait(30s) == 0);
+    CHECK(pq.job(first)->state == pq::JobState::available);  // released, its attempt not counted
+    CHECK(pq.job(first)->attempt == 0);
+    CHECK(pq.job(second)->attempt == 0);  // put while quiet: never claimed
+    CHECK(test::wait_until([] { return test::count_processes("sleep 347") == 0; }, 10s));
   }
 }

@@ -118,45 +118,104 @@ TEST_SUITE("worker") {
     CHECK(log.contains("attempt 3/3 failed for good: boom 3"));
   }
 
-  TEST_CASE("unknown kinds and undecodable arguments fail at once, never lost, never looping") {
+  TEST_CASE("kinds without a handler stay available for a worker that has one; undecodable arguments fail at once") {
     auto pq = test::fresh();
     pq["u"].task("known", [](int) {});
     auto unknown = pq["u"].put(R"({"args":[]})", {.kind = "nope"});
+    auto plain = pq["u"].put(R"({"n":1})");
     auto bad_args = pq["u"].put(R"({"args":["not a number"]})", {.kind = "known"});
     test::LogCapture log;
     pq::Worker worker(pq, test::burst({"u"}, log));
     worker.run();
-    auto first = pq.job(unknown);
-    CHECK(first->state == pq::JobState::failed);
-    CHECK(first->attempt == 1);
-    CHECK(first->errors.find("unknown task 'nope' in queue 'u'") != std::string::npos);
+    for (auto id : {unknown, plain}) {
+      auto job = pq.job(id);
+      CHECK(job->state == pq::JobState::available);
+      CHECK(job->attempt == 0);
+    }
     auto second = pq.job(bad_args);
     CHECK(second->state == pq::JobState::failed);
     CHECK(second->attempt == 1);
     CHECK(second->errors.find("argument 1: expected an integer, got string") != std::string::npos);
-    CHECK(worker.stats().failed == 2);
+    CHECK(worker.stats().failed == 1);
+    CHECK(worker.stats().claimed == 1);
+
+    // A newer worker that knows the kind runs it.
+    pq["u"].task("nope", [] {});
+    pq::Worker(pq, test::burst({"u"}, log)).run();
+    CHECK(pq.job(unknown)->state == pq::JobState::completed);
+    CHECK(pq.job(plain)->state == pq::JobState::available);  // a plain job is for get(), never a worker's
   }
 
-  TEST_CASE("a job past its timeout is abandoned and recorded; the worker keeps its concurrency") {
+  TEST_CASE("a queue without any handler is named at start: a warning, or an error when no queue has one") {
     auto pq = test::fresh();
-    std::atomic<int> quick{0};
-    auto slow = pq["t"].task(
-        "slow",
-        [](pq::Context& context) {
-          // Cooperative: stops soon after it is asked to.
-          while (!context.stop_requested()) std::this_thread::sleep_for(5ms);
+    pq["apples"].task("eat", [] {});
+    test::LogCapture log;
+    pq::Worker typo(pq, test::burst({"pears"}, log));
+    CHECK_THROWS_WITH_AS(typo.run(), doctest::Contains("no task is registered for queue 'pears'"), pq::UsageError);
+    pq::Worker(pq, test::burst({"apples", "pears"}, log)).run();
+    CHECK(log.contains("no task is registered for queue 'pears': the worker claims nothing there"));
+  }
+
+  TEST_CASE("attempts: the job's max_attempts capped by its handler's, whoever put the job") {
+    auto pq = test::fresh();
+    std::atomic<int> calls{0};
+    pq["m"].task("flaky", [&] { throw std::runtime_error("flaky " + std::to_string(++calls)); },
+                 {.max_attempts = 2, .retry_in = 0ms});
+    auto by_others = pq["m"].put(R"({"args":[]})", {.kind = "flaky"});  // the row says 25
+    auto lower_row = pq["m"].put(R"({"args":[]})", {.max_attempts = 1, .kind = "flaky"});
+    test::LogCapture log;
+    pq::Worker(pq, test::burst({"m"}, log)).run();
+    CHECK(pq.job(by_others)->state == pq::JobState::failed);
+    CHECK(pq.job(by_others)->attempt == 2);
+    CHECK(pq.job(lower_row)->state == pq::JobState::failed);
+    CHECK(pq.job(lower_row)->attempt == 1);
+    CHECK(calls == 3);
+    CHECK(log.contains("attempt 2/2 failed for good"));
+    CHECK(log.contains("attempt 1/1 failed for good"));
+  }
+
+  TEST_CASE("a job past its timeout is recorded at once; its handler keeps its slot, and its retry never runs beside it") {
+    auto pq = test::fresh();
+    std::mutex mutex;
+    int active = 0, most_active = 0;
+    std::vector<std::pair<int, char>> events;  // (attempt, 's'tart or 'e'nd) in order
+    auto track = [&](int attempt, char what) {
+      std::lock_guard lock(mutex);
+      active += what == 's' ? 1 : -1;
+      most_active = std::max(most_active, active);
+      events.emplace_back(attempt, what);
+    };
+    auto deaf = pq["t"].task(
+        "deaf",
+        [&](pq::Context& context) {
+          track(context.attempt(), 's');
+          std::this_thread::sleep_for(900ms);  // ignores its stop token
+          track(context.attempt(), 'e');
         },
-        {.max_attempts = 1, .timeout = 300ms});
-    auto fast = pq["t"].task("fast", [&] { ++quick; });
-    auto id = slow.push();
-    for (int i = 0; i < 20; ++i) fast.push();
+        {.max_attempts = 2, .retry_in = 0ms, .timeout = 200ms});
+    std::atomic<int> quick{0};
+    auto fast = pq["t"].task("fast", [&] {
+      track(0, 's');
+      ++quick;
+      track(0, 'e');
+    });
+    auto id = deaf.push();
+    for (int i = 0; i < 5; ++i) fast.push();
     test::LogCapture log;
     pq::Worker(pq, test::burst({"t"}, log, 1)).run();
     auto job = pq.job(id);
     CHECK(job->state == pq::JobState::failed);
-    CHECK(job->errors.find("timed out after 300 ms") != std::string::npos);
-    CHECK(quick == 20);
-    CHECK(log.contains("timed out after 300 ms; abandoned"));
+    CHECK(job->attempt == 2);
+    CHECK(job->errors.find("timed out after 200 ms") != std::string::npos);
+    CHECK(quick == 5);
+    CHECK(most_active == 1);  // concurrency 1 holds, timed out or not
+    std::vector<std::pair<int, char>> deaf_events;
+    for (const auto& event : events) {
+      if (event.first > 0) deaf_events.push_back(event);
+    }
+    const std::vector<std::pair<int, char>> one_after_the_other{{1, 's'}, {1, 'e'}, {2, 's'}, {2, 'e'}};
+    CHECK(deaf_events == one_after_the_other);
+    CHECK(log.contains("timed out after 200 ms; asking its handler to stop"));
   }
 
   TEST_CASE("a transactional task's writes and its completion commit together, or neither") {
@@ -229,7 +288,11 @@ TEST_SUITE("worker") {
     canceller.join();
     auto job = pq.job(id);
     CHECK(job->state == pq::JobState::cancelled);
-    CHECK(log.contains("was cancelled; asking its handler to stop"));
+    CHECK(log.contains("cancel requested; asking its handler to stop"));
+    CHECK(log.contains("cancelled as requested: stopped on request"));
+    CHECK(!log.contains("retry in"));
+    CHECK(worker.stats().cancelled == 1);
+    CHECK(worker.stats().retried == 0);
   }
 }
 

@@ -102,6 +102,8 @@ class Registry {
       -> std::shared_ptr<const TaskHandler>;
   /// The queues that have at least one handler, sorted.
   [[nodiscard]] auto queues() const -> std::vector<std::string>;
+  /// The kinds that have a handler in `queue`, sorted.
+  [[nodiscard]] auto kinds(std::string_view queue) const -> std::vector<std::string>;
   [[nodiscard]] auto size() const -> std::size_t;
 
  private:

@@ -38,7 +38,14 @@ struct WorkerOptions {
   std::chrono::milliseconds shutdown_grace = std::chrono::seconds(30);
   /// Return from run() once the queues have nothing available (and all results are written).
   bool burst = false;
-  /// Stop gracefully on SIGTERM and SIGINT while run() runs.
+  /// In burst mode, first wait for scheduled jobs (retries among them) that fall due within this long.
+  std::chrono::milliseconds burst_wait{0};
+  /// Rescue the worker's own queues' jobs whose lease expired (a dead worker's), when its queues are idle and
+  /// at most every half lease, so that they are not stuck without pq-scheduler.
+  bool rescue = true;
+  /// While run() runs: SIGTERM or SIGINT stop gracefully, a second one stops without waiting for the grace
+  /// period, and SIGTSTP makes the worker quiet (it claims nothing more and finishes what runs). Several
+  /// Workers and Schedulers of one process may all handle them; each signal reaches every one.
   bool handle_signals = true;
   /// Identifies the worker in locked_by; default "<host>:<pid>:<random>".
   std::string id{};
@@ -53,6 +60,7 @@ struct WorkerStats {
   std::int64_t retried = 0;
   std::int64_t failed = 0;
   std::int64_t released = 0;
+  std::int64_t cancelled = 0;  ///< stopped by a cancel request
   std::int64_t lost = 0;  ///< results discarded because the lease had passed to another attempt
 };
 

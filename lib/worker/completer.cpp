@@ -3,6 +3,8 @@
 #include <fmt/chrono.h>
 
 #include <algorithm>
+#include <array>
+#include <iterator>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -36,17 +38,14 @@ class Completer {
       lock.unlock();
 
       if (!batch.empty()) {
-        if (write(batch, leaving)) {
-          lock.lock();
-          shared_->unwritten -= batch.size();
-          lock.unlock();
-          shared_->wake_fetcher.notify();  // a written retry may be due at once; a burst may be done
-        } else {
-          lock.lock();
-          shared_->outcomes.insert(shared_->outcomes.begin(), std::make_move_iterator(batch.begin()),
-                                   std::make_move_iterator(batch.end()));
-          lock.unlock();
-        }
+        const auto sent = batch.size();
+        auto rest = write(std::move(batch), leaving);
+        lock.lock();
+        shared_->unwritten -= sent - rest.size();
+        shared_->outcomes.insert(shared_->outcomes.begin(), std::make_move_iterator(rest.begin()),
+                                 std::make_move_iterator(rest.end()));
+        lock.unlock();
+        if (rest.size() < sent) shared_->wake_fetcher.notify();  // a written retry may be due at once; a burst may be done
       }
       if (SteadyClock::now() >= next_heartbeat) {
         heartbeat();
@@ -61,76 +60,130 @@ class Completer {
  private:
   static constexpr auto kTick = std::chrono::milliseconds(100);
 
-  // Returns false when the batch could not be written (the database is away) and should be tried again.
-  auto write(const std::vector<Outcome>& batch, bool leaving) -> bool {
-    try {
-      auto& session = connect();
-      store::Held done, retried, failed, released;
-      std::vector<std::int64_t> delays;
-      std::vector<std::string> retry_errors, fail_errors;
-      for (const auto& outcome : batch) {
-        switch (outcome.kind) {
-          case Outcome::Kind::completed:
-            done.add(outcome.id, outcome.attempt);
-            break;
-          case Outcome::Kind::retry:
-            retried.add(outcome.id, outcome.attempt);
-            delays.push_back(outcome.delay.count());
-            retry_errors.push_back(outcome.error);
-            break;
-          case Outcome::Kind::failed:
-            failed.add(outcome.id, outcome.attempt);
-            fail_errors.push_back(outcome.error);
-            break;
-          case Outcome::Kind::released:
-            released.add(outcome.id, outcome.attempt);
-            break;
+  // Writes a batch, one guarded statement per kind of result, and returns the outcomes still to write: those
+  // of the statements that did not reach the database. A statement the database refuses for its data is
+  // split into single rows, so one bad row never holds up the others; a row refused alone is dropped (its
+  // lease lapses and the rescuer retries the job).
+  auto write(std::vector<Outcome> batch, bool leaving) -> std::vector<Outcome> {
+    std::array<std::vector<Outcome>, 4> groups;
+    for (auto& outcome : batch) groups.at(static_cast<std::size_t>(outcome.kind)).push_back(std::move(outcome));
+    std::vector<Outcome> rest;
+    bool away = false;
+    for (auto& group : groups) {
+      if (group.empty()) continue;
+      if (away) {
+        std::move(group.begin(), group.end(), std::back_inserter(rest));
+        continue;
+      }
+      try {
+        write_group(group);
+        continue;
+      } catch (const Error& error) {
+        if (error.retryable()) {
+          away = true;
+          session_.reset();
+          shared_->log(LogLevel::warning, "cannot write {} job results: {}; retrying in {} ms", group.size(),
+                       error.what(), backoff_.current().count());
+          std::move(group.begin(), group.end(), std::back_inserter(rest));
+          continue;
+        }
+        if (group.size() == 1) {
+          drop(group.front(), error);
+          continue;
         }
       }
-      const auto& worker = shared_->options.id;
-      auto completed = store::complete_many(session, done, worker);
-      auto rescheduled = store::retry_many(session, retried, delays, retry_errors, worker);
-      auto ended = store::fail_many(session, failed, fail_errors, worker);
-      auto freed = store::release_many(session, released, worker);
-      report(batch, completed, rescheduled, ended, freed);
-      backoff_.reset();
-      return true;
-    } catch (const Error& error) {
-      session_.reset();
-      shared_->log(LogLevel::warning, "cannot write {} job results: {}; retrying in {} ms", batch.size(),
-                   error.what(), backoff_.current().count());
-      if (leaving && ++failures_at_exit_ > 3) {
-        // The process is going: these jobs stay running with their leases and the rescuer takes them.
-        shared_->log(LogLevel::error, "giving up on {} job results at shutdown; the rescuer will retry them",
-                     batch.size());
-        gave_up_ = true;
-        return true;
+      for (auto& outcome : group) {
+        if (away) {
+          rest.push_back(std::move(outcome));
+          continue;
+        }
+        std::vector<Outcome> one{std::move(outcome)};
+        try {
+          write_group(one);
+        } catch (const Error& error) {
+          if (!error.retryable()) {
+            drop(one.front(), error);
+            continue;
+          }
+          away = true;
+          session_.reset();
+          rest.push_back(std::move(one.front()));
+        }
       }
-      std::this_thread::sleep_for(backoff_.next());
-      return false;
+    }
+    if (!away) {
+      backoff_.reset();
+      return rest;
+    }
+    if (leaving && ++failures_at_exit_ > 3) {
+      // The process is going: these jobs stay running with their leases and the rescuer takes them.
+      shared_->log(LogLevel::error, "giving up on {} job results at shutdown; the rescuer will retry them",
+                   rest.size());
+      gave_up_ = true;
+      return {};
+    }
+    std::this_thread::sleep_for(backoff_.next());
+    return rest;
+  }
+
+  // One statement for outcomes of one kind; throws what the database says.
+  void write_group(const std::vector<Outcome>& group) {
+    auto& session = connect();
+    const auto& worker = shared_->options.id;
+    store::Held held;
+    for (const auto& outcome : group) held.add(outcome.id, outcome.attempt);
+    std::vector<std::string> errors;
+    std::vector<std::int64_t> delays;
+    for (const auto& outcome : group) {
+      errors.push_back(outcome.error);
+      delays.push_back(outcome.delay.count());
+    }
+    switch (group.front().kind) {
+      case Outcome::Kind::completed:
+        report(group, store::complete_many(session, held, worker), {});
+        break;
+      case Outcome::Kind::retry: {
+        auto retried = store::retry_many(session, held, delays, errors, worker);
+        report(group, retried.rescheduled, retried.cancelled);
+        break;
+      }
+      case Outcome::Kind::failed:
+        report(group, store::fail_many(session, held, errors, worker), {});
+        break;
+      case Outcome::Kind::released:
+        report(group, store::release_many(session, held, worker), {});
+        break;
     }
   }
 
-  void report(const std::vector<Outcome>& batch, const std::vector<std::int64_t>& completed,
-              const std::vector<std::int64_t>& rescheduled, const std::vector<std::int64_t>& ended,
-              const std::vector<std::int64_t>& freed) {
+  void drop(const Outcome& outcome, const Error& error) {
+    ++shared_->counters.lost;
+    shared_->log(LogLevel::error,
+                 "cannot write the result of job {} ({}) attempt {}: {}; dropped: its lease lapses and the rescuer "
+                 "retries it",
+                 outcome.id, outcome.where, outcome.attempt, error.what());
+  }
+
+  // Logs and counts a group of outcomes of one kind by what the database did with them.
+  void report(const std::vector<Outcome>& group, const std::vector<std::int64_t>& written,
+              const std::vector<std::int64_t>& cancelled) {
     // A batch can hold thousands of results: one lookup each, not a scan of the ids written.
-    const std::unordered_set<std::int64_t> completed_ids(completed.begin(), completed.end());
-    const std::unordered_set<std::int64_t> rescheduled_ids(rescheduled.begin(), rescheduled.end());
-    const std::unordered_set<std::int64_t> ended_ids(ended.begin(), ended.end());
-    const std::unordered_set<std::int64_t> freed_ids(freed.begin(), freed.end());
+    const std::unordered_set<std::int64_t> written_ids(written.begin(), written.end());
+    const std::unordered_set<std::int64_t> cancelled_ids(cancelled.begin(), cancelled.end());
     auto& counters = shared_->counters;
-    for (const auto& outcome : batch) {
-      const auto& ids = outcome.kind == Outcome::Kind::completed ? completed_ids
-                        : outcome.kind == Outcome::Kind::retry   ? rescheduled_ids
-                        : outcome.kind == Outcome::Kind::failed  ? ended_ids
-                                                                 : freed_ids;
-      if (!ids.contains(outcome.id)) {
+    for (const auto& outcome : group) {
+      if (cancelled_ids.contains(outcome.id)) {
+        ++counters.cancelled;
+        shared_->log(LogLevel::info, "job {} ({}) attempt {} cancelled as requested: {}", outcome.id, outcome.where,
+                     outcome.attempt, outcome.error);
+        continue;
+      }
+      if (!written_ids.contains(outcome.id)) {
         ++counters.lost;
         shared_->log(LogLevel::warning,
-                     "job {} ({}/{}) attempt {}: its lease had passed on (rescued, cancelled or deleted); result "
+                     "job {} ({}) attempt {}: its lease had passed on (rescued, cancelled or deleted); result "
                      "discarded",
-                     outcome.id, outcome.queue, outcome.task, outcome.attempt);
+                     outcome.id, outcome.where, outcome.attempt);
         continue;
       }
       switch (outcome.kind) {
@@ -139,32 +192,33 @@ class Completer {
           break;
         case Outcome::Kind::retry:
           ++counters.retried;
-          shared_->log(LogLevel::warning, "job {} ({}/{}) attempt {}/{} failed: {}; retry in {:.3f} s", outcome.id,
-                       outcome.queue, outcome.task, outcome.attempt, outcome.max_attempts, outcome.error,
-                       seconds(outcome.delay));
+          shared_->log(LogLevel::warning, "job {} ({}) attempt {}/{} failed: {}; retry in {:.3f} s", outcome.id,
+                       outcome.where, outcome.attempt, outcome.max_attempts, outcome.error, seconds(outcome.delay));
           break;
         case Outcome::Kind::failed:
           ++counters.failed;
-          shared_->log(LogLevel::error, "job {} ({}/{}) attempt {}/{} failed for good: {}", outcome.id, outcome.queue,
-                       outcome.task, outcome.attempt, outcome.max_attempts, outcome.error);
+          shared_->log(LogLevel::error, "job {} ({}) attempt {}/{} failed for good: {}", outcome.id, outcome.where,
+                       outcome.attempt, outcome.max_attempts, outcome.error);
           break;
         case Outcome::Kind::released:
           ++counters.released;
-          shared_->log(LogLevel::info, "job {} ({}/{}) released back to its queue", outcome.id, outcome.queue,
-                       outcome.task);
+          shared_->log(LogLevel::info, "job {} ({}) released back to its queue", outcome.id, outcome.where);
           break;
       }
     }
   }
 
   void heartbeat() {
+    // Held while the statement runs: a transactional job does not lock its row meanwhile (see executor.cpp).
+    std::lock_guard beating(shared_->heartbeat_mutex);
     store::Held held;
     std::vector<std::shared_ptr<RunningJob>> jobs;
     {
       std::lock_guard lock(shared_->mutex);
       auto hold = [&](const std::shared_ptr<RunningJob>& job) {
-        // A transactional job's row is locked by its own transaction; the rescuer skips it while that lives.
-        if (job->transactional()) return;
+        // Once a transactional job's transaction holds its row, the rescuer skips it while that lives; before,
+        // it may be waiting for a connection, and its lease must not lapse.
+        if (job->in_transaction) return;
         held.add(job->job.id, job->job.attempt);
         jobs.push_back(job);
       };
@@ -181,13 +235,13 @@ class Completer {
         auto beat = cancel_requested.find(job->job.id);
         if (beat == cancel_requested.end()) {
           if (!job->stop.stop_requested()) {
-            shared_->log(LogLevel::warning, "job {} ({}/{}) lost its lease; asking its handler to stop", job->job.id,
-                         job->job.queue, job->job.kind);
+            shared_->log(LogLevel::warning, "job {} ({}) lost its lease; asking its handler to stop", job->job.id,
+                         job->where());
           }
           job->stop.request_stop();
         } else if (beat->second && !job->stop.stop_requested()) {
-          shared_->log(LogLevel::info, "job {} ({}/{}) was cancelled; asking its handler to stop", job->job.id,
-                       job->job.queue, job->job.kind);
+          shared_->log(LogLevel::info, "job {} ({}): cancel requested; asking its handler to stop", job->job.id,
+                       job->where());
           job->stop.request_stop();
         }
       }
@@ -209,13 +263,18 @@ class Completer {
     for (const auto& job : overdue) {
       const auto timeout = job->handler->options.timeout;
       if (job->transactional()) {
-        // Its transaction holds the row: the server's idle timeout ends it, and the handler is asked to stop.
+        // Its statements end at the timeout and it may no longer commit; the handler is asked to stop.
+        if (!job->timed_out.exchange(true)) {
+          shared_->log(LogLevel::warning, "job {} ({}) timed out after {} ms; asking its handler to stop",
+                       job->job.id, job->where(), timeout.count());
+        }
         job->stop.request_stop();
         continue;
       }
-      shared_->log(LogLevel::warning, "job {} ({}/{}) timed out after {} ms; abandoned", job->job.id, job->job.queue,
-                   job->job.kind, timeout.count());
-      abandon(shared_, *job);
+      shared_->log(LogLevel::warning,
+                   "job {} ({}) timed out after {} ms; asking its handler to stop, it keeps its slot until it returns",
+                   job->job.id, job->where(), timeout.count());
+      abandon(shared_, job);
       shared_->push_outcome(retry_or_fail(*job, fmt::format("timed out after {} ms", timeout.count())));
     }
   }

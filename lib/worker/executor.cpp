@@ -2,6 +2,7 @@
 // escapes into the worker.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "pq/error.hpp"
@@ -10,27 +11,37 @@
 #include "state.hpp"
 #include "store.hpp"
 #include "transaction_access.hpp"
+#include "validate.hpp"
 
 namespace pq::worker {
 namespace {
+
+auto timeout_message(std::chrono::milliseconds timeout) -> std::string {
+  return fmt::format("timed out after {} ms", timeout.count());
+}
 
 // A transactional task: lock the job in a transaction, run the handler in it, complete the job in it, commit.
 // Returns nullopt when there is nothing left for the completer to write.
 auto run_transactional(Shared& shared, RunningJob& running) -> std::optional<Outcome> {
   const auto& job = running.job;
+  const auto timeout = running.handler->options.timeout;
   auto tx = shared.pq.begin();
   auto& session = detail::TransactionAccess::session(tx);
-  if (running.handler->options.timeout > std::chrono::milliseconds::zero()) {
-    store::limit_transaction(session, running.handler->options.timeout);
+  if (timeout > std::chrono::milliseconds::zero()) store::limit_transaction(session, timeout);
+  {
+    // Not while a heartbeat is on its way: it could be renewing this row and would then wait on our lock.
+    std::lock_guard heartbeat(shared.heartbeat_mutex);
+    running.in_transaction = true;
   }
   if (!store::lock_running(session, job.id, job.attempt, shared.options.id)) {
     ++shared.counters.lost;
-    shared.log(LogLevel::warning, "job {} ({}/{}) lost its lease before it started; skipped", job.id, job.queue,
-               job.kind);
+    shared.log(LogLevel::warning, "job {} ({}) lost its lease before it started; skipped", job.id, running.where());
     return std::nullopt;
   }
   Context context(job, &tx, running.stop.get_token());
   running.handler->run(context);
+  // Its statements were each bounded by the timeout; the whole run is too.
+  if (running.timed_out) throw std::runtime_error(timeout_message(timeout));
   store::Held held;
   held.add(job.id, job.attempt);
   if (store::complete_many(session, held, shared.options.id).empty()) {
@@ -44,7 +55,13 @@ auto run_transactional(Shared& shared, RunningJob& running) -> std::optional<Out
 auto execute(Shared& shared, RunningJob& running) -> std::optional<Outcome> {
   const auto& job = running.job;
   if (!running.handler) {
-    return outcome(running, Outcome::Kind::failed, fmt::format("unknown task '{}' in queue '{}'", job.kind, job.queue));
+    // Claims name only kinds with a handler; this is a handler that went away since.
+    return retry_or_fail(running, fmt::format("no task '{}' in queue '{}' in this worker", job.kind, job.queue));
+  }
+  if (job.attempt > running.max_attempts()) {
+    // Only a rescue after a lost lease can claim a job past its handler's limit.
+    return outcome(running, Outcome::Kind::failed,
+                   fmt::format("attempt {} is past the task's max_attempts ({})", job.attempt, running.max_attempts()));
   }
   try {
     if (running.transactional()) return run_transactional(shared, running);
@@ -61,27 +78,49 @@ auto execute(Shared& shared, RunningJob& running) -> std::optional<Outcome> {
   }
 }
 
+// The first claimed job that may start: not one whose timed-out run still goes on here.
+auto next_startable(Shared& shared) -> std::deque<std::shared_ptr<RunningJob>>::iterator {
+  if (shared.abandoned.empty()) return shared.ready.begin();
+  return std::find_if(shared.ready.begin(), shared.ready.end(),
+                      [&](const auto& job) { return !shared.abandoned.contains(job->job.id); });
+}
+
 void executor_loop(const std::shared_ptr<Shared>& shared) {
   std::unique_lock lock(shared->mutex);
   for (;;) {
-    shared->work_ready.wait(lock, [&] { return !shared->ready.empty() || shared->executors_leave; });
-    if (shared->ready.empty()) return;
-    auto running = std::move(shared->ready.front());
-    shared->ready.pop_front();
+    shared->work_ready.wait(lock, [&] { return next_startable(*shared) != shared->ready.end() || shared->executors_leave; });
+    auto next = next_startable(*shared);
+    if (next == shared->ready.end()) return;
+    auto running = std::move(*next);
+    shared->ready.erase(next);
     running->started = SteadyClock::now();
     running->runner = std::this_thread::get_id();
     shared->running.emplace(running->job.id, running);
     lock.unlock();
 
+    shared->log(LogLevel::debug, "job {} ({}) attempt {}/{} started", running->job.id, running->where(),
+                running->job.attempt, running->max_attempts());
     auto result = execute(*shared, *running);
 
     const double ran = std::chrono::duration<double>(SteadyClock::now() - running->started).count();
+    if (result && result->kind == Outcome::Kind::completed) {
+      shared->log(LogLevel::debug, "job {} ({}) attempt {} completed in {:.3f} s", running->job.id, running->where(),
+                  running->job.attempt, ran);
+    }
     lock.lock();
-    if (running->abandoned) return;  // timed out or released: a replacement thread already runs
-    average_into(shared->job_seconds, ran);
-    shared->running.erase(running->job.id);
-    if (result) shared->push_outcome(std::move(*result));
+    if (running->detached) return;  // released at shutdown: this thread was let go
+    if (running->abandoned) {
+      // Timed out: its outcome was written then. The slot, and the job's next start here, were waiting for this.
+      shared->abandoned.erase(running->job.id);
+      shared->log(LogLevel::info, "job {} ({}) attempt {}: its timed-out handler returned after {:.3f} s",
+                  running->job.id, running->where(), running->job.attempt, ran);
+    } else {
+      average_into(shared->job_seconds, ran);
+      shared->running.erase(running->job.id);
+      if (result) shared->push_outcome(std::move(*result));
+    }
     shared->job_done.notify_all();
+    if (!shared->abandoned.empty()) shared->work_ready.notify_all();
     // Woken per batch, not per job: it has nothing to do while the buffer of claimed jobs is half full.
     if (shared->claim_wanted() > 0) shared->wake_fetcher.notify();
   }
@@ -117,12 +156,13 @@ auto Shared::claim_wanted() const -> int {
 }
 
 auto outcome(const RunningJob& job, Outcome::Kind kind, std::string error) -> Outcome {
-  return Outcome{kind, job.job.id, job.job.attempt, job.job.max_attempts, job.job.queue, job.job.kind,
-                 std::move(error), {}};
+  // Handlers' messages are any bytes (a file name, a command's stderr): stored as they are, an invalid one
+  // would make the database refuse the whole batch.
+  return Outcome{kind, job.job.id, job.job.attempt, job.max_attempts(), job.where(), storable_text(error), {}};
 }
 
 auto retry_or_fail(const RunningJob& job, std::string error) -> Outcome {
-  if (job.job.attempt >= job.job.max_attempts) return outcome(job, Outcome::Kind::failed, std::move(error));
+  if (job.job.attempt >= job.max_attempts()) return outcome(job, Outcome::Kind::failed, std::move(error));
   auto result = outcome(job, Outcome::Kind::retry, std::move(error));
   result.delay = retry_delay(job.job.attempt, job.handler ? job.handler->options : TaskOptions{}, draw_jitter());
   return result;
@@ -134,17 +174,25 @@ void start_executor(const std::shared_ptr<Shared>& shared) {
   shared->executors.emplace(id, std::move(thread));
 }
 
-void abandon(const std::shared_ptr<Shared>& shared, RunningJob& job) {
-  job.abandoned = true;
+void abandon(const std::shared_ptr<Shared>& shared, const std::shared_ptr<RunningJob>& job) {
+  job->abandoned = true;
+  job->timed_out = true;
+  job->stop.request_stop();
+  shared->running.erase(job->job.id);
+  shared->abandoned.emplace(job->job.id, job);
+  shared->job_done.notify_all();
+}
+
+void detach(const std::shared_ptr<Shared>& shared, RunningJob& job) {
+  job.abandoned = job.detached = true;
   job.stop.request_stop();
   shared->running.erase(job.job.id);
+  shared->abandoned.erase(job.job.id);
   if (auto thread = shared->executors.find(job.runner); thread != shared->executors.end()) {
     thread->second.detach();  // it ends by itself when the handler returns; its result is dropped
     shared->executors.erase(thread);
   }
-  if (!shared->executors_leave) start_executor(shared);
   shared->job_done.notify_all();
-  shared->wake_fetcher.notify();
 }
 
 }  // namespace pq::worker

@@ -2,6 +2,8 @@
 // after another, in one statement per queue. When its queues run dry it promotes their due jobs and sleeps
 // until a notification, a free slot, the next due job or the poll interval.
 #include <algorithm>
+#include <array>
+#include <string_view>
 
 #include "pg/statements.hpp"
 #include "pool.hpp"
@@ -24,8 +26,13 @@ class Fetcher {
       try {
         if (!session_) {
           connect();
+          started_ = true;
           claim_now = true;  // catch up on whatever was put while we were not listening
           backoff.reset();
+        }
+        if (shared_->quiet) {
+          go_quiet();
+          continue;
         }
         std::optional<std::chrono::microseconds> next_due;
         if (claim_now) {
@@ -38,17 +45,22 @@ class Fetcher {
           if (round.full) {
             claim_now = true;  // there may be more: claim again as soon as a slot frees
           } else if (round.claimed == 0) {
+            if (rescue() > 0) claim_now = true;
             auto promoted = promote(next_due);
-            if (promoted > 0) {
+            if (promoted > 0 || claim_now) {
               claim_now = true;
               continue;
             }
-            if (done_before) return;
+            const auto wait = std::chrono::duration_cast<std::chrono::microseconds>(shared_->options.burst_wait);
+            if (done_before && !(next_due && *next_due <= wait)) return;
           }
         }
         claim_now = sleep(next_due) || claim_now;
       } catch (const Error& error) {
         session_.reset();
+        // Before a first good connection, what cannot heal by waiting ends the worker: a wrong password, a
+        // missing database, no schema; and in burst mode anything, since nobody waits for a burst to recover.
+        if (!started_ && (shared_->options.burst || refused(error))) throw;
         shared_->log(LogLevel::warning, "fetcher: {}; reconnecting in {} ms", error.what(),
                      backoff.current().count());
         shared_->wake_fetcher.wait_for(backoff.next());
@@ -63,11 +75,24 @@ class Fetcher {
     bool full = false;  // every free slot was filled
   };
 
+  // The server answered and said no for a reason that waiting does not change. libpq keeps no SQLSTATE for a
+  // failed connection, so this reads the server's (English) message; anything else counts as an outage.
+  static auto refused(const Error& error) -> bool {
+    if (error.sqlstate() == kSchemaMissing) return true;
+    static constexpr std::array<std::string_view, 6> kRefusals{
+        "authentication failed", "no pg_hba.conf entry", "does not exist", "no password supplied",
+        "is not permitted to log in", "permission denied for database"};
+    const std::string_view message = error.what();
+    return std::any_of(kRefusals.begin(), kRefusals.end(),
+                       [&](std::string_view refusal) { return message.find(refusal) != std::string_view::npos; });
+  }
+
   void connect() {
     session_ = shared_->pq.shared()->pool.open();
     if (store::schema_installed(*session_) ? store::schema_version(*session_) < PQ::latest_schema_version() : true) {
       throw Error(fmt::format("schema \"{}\" is not installed or outdated: call pq::PQ::create() or run `pq migrate`",
-                              shared_->pq.options().schema));
+                              shared_->pq.options().schema),
+                  std::string(kSchemaMissing));
     }
     if (shared_->pq.options().listen) session_->listen(session_->statements().channel());
   }
@@ -92,7 +117,9 @@ class Fetcher {
     for (std::size_t i = 0; i < queues.size() && wanted > 0; ++i) {
       const auto& queue = queues[(start_ + i) % queues.size()];
       const auto sent = SteadyClock::now();
-      auto jobs = store::claim(*session_, queue, wanted, lease, shared_->options.id);
+      const auto& kinds = shared_->kinds.find(queue)->second;
+      if (kinds.empty()) continue;
+      auto jobs = store::claim(*session_, queue, wanted, lease, shared_->options.id, &kinds);
       const double took = std::chrono::duration<double>(SteadyClock::now() - sent).count();
       {
         std::lock_guard lock(shared_->mutex);
@@ -118,6 +145,34 @@ class Fetcher {
       shared_->ready.push_back(std::move(running));
     }
     shared_->work_ready.notify_all();
+  }
+
+  // Quiet (SIGTSTP): jobs claimed ahead go back, running ones finish, nothing more is claimed until a stop.
+  void go_quiet() {
+    {
+      std::lock_guard lock(shared_->mutex);
+      for (const auto& job : shared_->ready) shared_->push_outcome(outcome(*job, Outcome::Kind::released));
+      shared_->ready.clear();
+    }
+    if (!quiet_logged_) {
+      quiet_logged_ = true;
+      shared_->log(LogLevel::info, "worker {} is quiet: it claims no more jobs; running ones finish; SIGTERM stops it",
+                   shared_->options.id);
+    }
+    shared_->wake_fetcher.wait_for(std::chrono::seconds(1));
+    shared_->wake_fetcher.drain();
+  }
+
+  // The expired leases of this worker's queues (a dead worker's jobs), at most every half lease.
+  auto rescue() -> std::size_t {
+    if (!shared_->options.rescue || SteadyClock::now() < next_rescue_) return 0;
+    next_rescue_ = SteadyClock::now() + shared_->options.lease / 2;
+    auto rescued = store::rescue_expired(*session_, kRescueBatch, &shared_->queues);
+    for (const auto& job : rescued) {
+      shared_->log(LogLevel::warning, "rescued job {} ({}) after its lease expired at attempt {}: now {}",
+                   job.id, job.queue, job.attempt, to_string(job.state));
+    }
+    return rescued.size();
   }
 
   auto promote(std::optional<std::chrono::microseconds>& next_due) -> std::int64_t {
@@ -147,9 +202,15 @@ class Fetcher {
     });
   }
 
+  static constexpr std::string_view kSchemaMissing = "3F000";
+  static constexpr int kRescueBatch = 1000;
+
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<pg::Session> session_;
   std::size_t start_ = 0;
+  bool started_ = false;
+  bool quiet_logged_ = false;
+  SteadyClock::time_point next_rescue_{};
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 // other. Everything mutable sits behind `mutex`, except the atomics.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -35,11 +36,24 @@ struct RunningJob {
   SteadyClock::time_point claimed{};
   SteadyClock::time_point started{};
   std::thread::id runner{};
-  /// Its result is no longer wanted: it timed out or was released at shutdown (and a replacement thread
-  /// took its executor's place).
+  /// Its result is no longer wanted: it timed out, or was released at shutdown.
   bool abandoned = false;
+  /// Its thread was detached at shutdown and must leave as soon as the handler returns.
+  bool detached = false;
+  /// It ran past its timeout (set by the completer): a transactional run must not commit after that.
+  std::atomic<bool> timed_out{false};
+  /// A transactional job whose transaction has locked its row: from then on the transaction, not the lease,
+  /// keeps the job from being rescued, and a heartbeat would wait on the lock.
+  std::atomic<bool> in_transaction{false};
 
   [[nodiscard]] auto transactional() const noexcept -> bool { return handler && handler->options.transactional; }
+  /// Attempts this run may use: the row's max_attempts, capped by its handler's, so that neither a producer
+  /// nor the worker's handler can make a job run more often than the other allows.
+  [[nodiscard]] auto max_attempts() const noexcept -> int {
+    return handler ? std::min(job.max_attempts, handler->options.max_attempts) : job.max_attempts;
+  }
+  /// "queue/kind", or just "queue" for a job without a kind: how logs name the job's handler.
+  [[nodiscard]] auto where() const -> std::string { return job.kind.empty() ? job.queue : job.queue + "/" + job.kind; }
 };
 
 /// A job's result, for the completer to write.
@@ -49,8 +63,7 @@ struct Outcome {
   std::int64_t id = 0;
   int attempt = 0;
   int max_attempts = 0;
-  std::string queue;
-  std::string task;
+  std::string where;  ///< "queue/kind", for logs
   std::string error;
   std::chrono::microseconds delay{};
 };
@@ -61,6 +74,7 @@ struct Counters {
   std::atomic<std::int64_t> retried{0};
   std::atomic<std::int64_t> failed{0};
   std::atomic<std::int64_t> released{0};
+  std::atomic<std::int64_t> cancelled{0};
   std::atomic<std::int64_t> lost{0};
 };
 
@@ -70,6 +84,8 @@ struct Shared {
   PQ pq;
   WorkerOptions options;
   std::vector<std::string> queues;
+  /// Per queue, the kinds with a handler: the only ones the worker claims.
+  std::map<std::string, std::vector<std::string>, std::less<>> kinds;
   Log log;
   Counters counters;
 
@@ -77,8 +93,14 @@ struct Shared {
   std::condition_variable work_ready;  // executors: a claimed job waits, or it is time to leave
   std::condition_variable job_done;    // shutdown: a running job finished
   std::condition_variable outcome_ready;  // completer: results wait, or it is time to leave
+  /// Held by a heartbeat while it is sent, and by a transactional job while it enters its transaction: a
+  /// heartbeat never renews (and so never waits on) a row that a job's transaction has locked.
+  std::mutex heartbeat_mutex;
   std::deque<std::shared_ptr<RunningJob>> ready;  // claimed, not started
   std::unordered_map<std::int64_t, std::shared_ptr<RunningJob>> running;
+  /// Timed out, their handlers still running: each keeps its executor, and so its slot, until it returns,
+  /// and its job is not started again in this worker meanwhile.
+  std::unordered_map<std::int64_t, std::shared_ptr<RunningJob>> abandoned;
   std::deque<Outcome> outcomes;
   std::size_t unwritten = 0;  // outcomes queued or being written: a burst worker is not done before they are
   std::map<std::thread::id, std::thread> executors;
@@ -86,14 +108,18 @@ struct Shared {
   bool completer_leave = false;
 
   std::atomic<bool> stopping{false};
+  std::atomic<int> stops{0};         // stop signals received: a second one cuts the grace period short
+  std::atomic<bool> quiet{false};    // SIGTSTP: claim nothing more
   Wakeup wake_fetcher;  // a slot came free, or stop
 
   // Running averages, in seconds, of how long a handler runs and a claim takes: how many jobs to claim ahead.
   double job_seconds = 0;
   double claim_seconds = 0;
 
-  /// Jobs in hand: claimed and not yet finished.
-  [[nodiscard]] auto in_hand() const noexcept -> std::size_t { return ready.size() + running.size(); }
+  /// Jobs in hand: claimed and not yet finished, or abandoned and still holding their executor.
+  [[nodiscard]] auto in_hand() const noexcept -> std::size_t {
+    return ready.size() + running.size() + abandoned.size();
+  }
   /// Nothing claimed, running or waiting to be written.
   [[nodiscard]] auto settled() const noexcept -> bool { return in_hand() == 0 && unwritten == 0; }
   /// Queues an outcome for the completer (call with `mutex` held).
@@ -113,9 +139,12 @@ auto outcome(const RunningJob& job, Outcome::Kind kind, std::string error = {}) 
 
 /// Starts one executor thread (call with `mutex` held).
 void start_executor(const std::shared_ptr<Shared>& shared);
-/// Gives up on a running job (call with `mutex` held): its handler is asked to stop, its result will be
-/// dropped, and a fresh thread takes its executor's place so the worker keeps its concurrency.
-void abandon(const std::shared_ptr<Shared>& shared, RunningJob& job);
+/// Gives up on a job past its timeout (call with `mutex` held): its handler is asked to stop and its result
+/// will be dropped. A C++ thread cannot be killed, so the handler keeps its executor until it returns.
+void abandon(const std::shared_ptr<Shared>& shared, const std::shared_ptr<RunningJob>& job);
+/// At shutdown, past the grace period (call with `mutex` held): the job's thread is detached, so that a
+/// handler that never returns cannot hold the process.
+void detach(const std::shared_ptr<Shared>& shared, RunningJob& job);
 
 /// The completer thread's body: writes outcomes in batches, heartbeats leases, enforces timeouts.
 void run_completer(const std::shared_ptr<Shared>& shared);

@@ -1,10 +1,11 @@
 -- running → scheduled (to run at once), failed (no attempts left) or cancelled (cancel requested) for up to
--- $1 jobs whose lease expired, with "lease expired" appended to their errors. Honouring max_attempts means
+-- $1 jobs whose lease expired, of the queues in $2 (NULL: every queue; a worker rescues its own queues'), with
+-- "lease expired" appended to their errors. Honouring max_attempts means
 -- a job that kills its worker cannot loop forever. Rows locked by a transactional task still at work are
 -- skipped: their transaction is alive. Returns the rescued jobs.
 WITH expired AS (
     SELECT id FROM @schema@.jobs
-    WHERE state = 'running' AND lease_until < now()
+    WHERE state = 'running' AND lease_until < now() AND ($2::text[] IS NULL OR queue = ANY ($2::text[]))
     ORDER BY lease_until
     LIMIT $1::integer
     FOR UPDATE SKIP LOCKED
