@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -82,6 +83,63 @@ auto has_exited(pid_t pid) -> bool {
   return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
 }
 
+// Ends this process the way the command ended, so that the worker sees the command's own wait status.
+[[noreturn]] void end_like(int status) {
+  if (WIFSIGNALED(status)) {
+    const int number = WTERMSIG(status);
+    const rlimit no_core{0, 0};  // a core of this copy of the worker would say nothing about the command
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    sigset_t only{};
+    ::sigemptyset(&only);
+    ::sigaddset(&only, number);
+    ::sigprocmask(SIG_UNBLOCK, &only, nullptr);
+    ::kill(::getpid(), number);
+    ::_exit(128 + number);
+  }
+  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+}
+
+// The process the worker forks for a job: leader of the job's process group, parent of /bin/sh, and gone
+// with the worker. When the worker dies, even by SIGKILL, it kills the whole group: a signal to /bin/sh
+// alone would leave what the command started in the background running beside the copy a rescue starts.
+// It is a copy of a threaded process that never execs, so it makes async-signal-safe calls only.
+[[noreturn]] void supervise(const char* const* argv, char* const* env, int input, int errors, pid_t worker) {
+  ::setpgid(0, 0);  // its own process group, so the whole tree can be killed at once
+  sigset_t watched{};
+  ::sigemptyset(&watched);
+  ::sigaddset(&watched, SIGCHLD);
+  ::sigaddset(&watched, SIGUSR1);
+  sigset_t original{};
+  ::sigprocmask(SIG_BLOCK, &watched, &original);
+  // The worker's handlers mean nothing here, and an ignored SIGCHLD would reap the command unseen.
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int number = 1; number < NSIG; ++number) ::sigaction(number, &default_action, nullptr);
+  // SIGUSR1 comes when the *thread* that forked ends. That is the executor thread running this job, which
+  // stays in run_command until this process is reaped (a job the worker abandons keeps its thread, detached),
+  // so it comes only with the end of the worker itself.
+  if (::prctl(PR_SET_PDEATHSIG, SIGUSR1) != 0 || ::getppid() != worker) ::_exit(127);
+  const pid_t command = ::fork();
+  if (command == 0) {
+    ::sigprocmask(SIG_SETMASK, &original, nullptr);
+    ::dup2(input, STDIN_FILENO);
+    ::dup2(errors, STDERR_FILENO);
+    ::execve(argv[0], const_cast<char* const*>(argv), env);
+    ::_exit(127);
+  }
+  // Nothing of the worker's stays open here: a copy of the command's pipes would keep them from ever closing,
+  // and so would a copy of another job's.
+  ::close_range(0, ~0U, 0);
+  if (command < 0) ::_exit(127);
+  for (;;) {
+    siginfo_t info{};
+    const int number = ::sigwaitinfo(&watched, &info);
+    if (number == SIGUSR1) ::kill(0, SIGKILL);  // the worker is gone: so goes the group, this process included
+    int status = 0;
+    if (number == SIGCHLD && ::waitpid(command, &status, WNOHANG) == command) end_like(status);
+  }
+}
+
 void run_command(const std::string& command, Context& context) {
   const auto& job = context.job();
   std::array<int, 2> input{};  // a socket pair, so a write to a command that closed its stdin is EPIPE, not SIGPIPE
@@ -100,24 +158,12 @@ void run_command(const std::string& command, Context& context) {
   const pid_t worker = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw Error(fmt::format("fork() failed: {}", std::strerror(errno)));
-  if (pid == 0) {
-    ::setpgid(0, 0);  // its own process group, so the whole tree can be killed at once
-    // Killed when the worker dies, even by SIGKILL, so that a rescued job does not run beside an orphan.
-    // The signal comes when the *thread* that forked ends: that is this executor thread, which stays in
-    // run_command until the command is reaped (an abandoned job's thread is detached, not ended), so it
-    // comes only with the worker's own end. It reaches /bin/sh alone: what the command started in the
-    // background outlives a SIGKILLed worker; a timeout or a shutdown kills the whole group.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != worker) ::_exit(127);
-    ::dup2(input_child.get(), STDIN_FILENO);
-    ::dup2(errors_child.get(), STDERR_FILENO);
-    ::execve(argv[0], const_cast<char* const*>(argv.data()), env.data());
-    ::_exit(127);
-  }
+  if (pid == 0) supervise(argv.data(), env.data(), input_child.get(), errors_child.get(), worker);
   ::setpgid(pid, pid);
   input_child.reset();
   errors_child.reset();
-  // Readable once the command has exited. Without it (a kernel before 5.3) the loop notices the exit
-  // within one poll timeout.
+  // Readable once the supervisor has exited, after the command. Without it (a kernel before 5.3) the loop
+  // notices the exit within one poll timeout.
   Fd exit_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 
   // Killed from the thread that asks for the stop (the worker's watchdog or its shutdown), so the group goes

@@ -32,44 +32,60 @@ void check_one_entry_per_line(const std::string& output) {
 }  // namespace
 
 TEST_SUITE("exec") {
-  // Each test sleeps for a duration of its own, so that counting "sleep N" processes finds only its commands.
+  // Each test sleeps for a duration of its own, so that counting "sleep N" processes on the machine finds only
+  // its own commands.
 
   TEST_CASE("a command that closes its stderr is still killed at its timeout") {
     auto pq = test::fresh();
     auto id = pq["closed"].put("{}", {.max_attempts = 1, .kind = "c"});
-    REQUIRE(test::count_processes("sleep 31") == 0);
+    REQUIRE(test::count_processes("sleep 31.41") == 0);
     test::Child worker(worker_args(pq, {"--queues", "closed", "--burst", "--timeout", "1", "--exec",
-                                        "c=exec 2>&-; sleep 31"}),
+                                        "c=exec 2>&-; sleep 31.41"}),
                        {}, test::scratch("worker.log"));
     REQUIRE(test::wait_until([&] { return pq.job(id)->state == pq::JobState::failed; }, 30s));
     CHECK(pq.job(id)->errors.find("timed out after 1000 ms") != std::string::npos);
-    CHECK(test::wait_until([] { return test::count_processes("sleep 31") == 0; }, 10s));
+    CHECK(test::wait_until([] { return test::count_processes("sleep 31.41") == 0; }, 10s));
     CHECK(worker.wait(30s) == 0);
   }
 
   TEST_CASE("a command that closes its stderr is killed at the worker's shutdown") {
     auto pq = test::fresh();
     auto id = pq["closed"].put("{}", {.max_attempts = 1, .kind = "c"});
-    REQUIRE(test::count_processes("sleep 32") == 0);
-    test::Child worker(worker_args(pq, {"--queues", "closed", "--grace", "0.5", "--exec", "c=exec 2>&-; sleep 32"}),
+    REQUIRE(test::count_processes("sleep 32.42") == 0);
+    test::Child worker(worker_args(pq, {"--queues", "closed", "--grace", "0.5", "--exec", "c=exec 2>&-; sleep 32.42"}),
                        {}, test::scratch("worker.log"));
-    REQUIRE(test::wait_until([] { return test::count_processes("sleep 32") == 1; }, 30s));
+    REQUIRE(test::wait_until([] { return test::count_processes("sleep 32.42") == 1; }, 30s));
     worker.signal(SIGTERM);
     CHECK(worker.wait(30s) == 0);
-    CHECK(test::wait_until([] { return test::count_processes("sleep 32") == 0; }, 10s));
+    CHECK(test::wait_until([] { return test::count_processes("sleep 32.42") == 0; }, 10s));
     CHECK(pq.job(id)->state != pq::JobState::completed);
   }
 
-  TEST_CASE("a worker killed with SIGKILL takes its command with it") {
+  TEST_CASE("a worker killed with SIGKILL takes its command's whole process group with it") {
     auto pq = test::fresh();
     pq["orphan"].put("{}", {.kind = "c"});
-    REQUIRE(test::count_processes("sleep 33") == 0);
-    test::Child worker(worker_args(pq, {"--queues", "orphan", "--exec", "c=exec sleep 33"}), {},
+    REQUIRE(test::count_processes("sleep 33.43") == 0);
+    test::Child worker(worker_args(pq, {"--queues", "orphan", "--exec", "c=sleep 33.43 & sleep 33.43; true"}), {},
                        test::scratch("worker.log"));
-    REQUIRE(test::wait_until([] { return test::count_processes("sleep 33") == 1; }, 30s));
+    REQUIRE(test::wait_until([] { return test::count_processes("sleep 33.43") == 2; }, 30s));
+    CHECK(test::count_processes("/bin/sh -c sleep 33.43 & sleep 33.43; true") == 1);
     worker.signal(SIGKILL);
     REQUIRE(worker.wait(10s));
-    CHECK(test::wait_until([] { return test::count_processes("sleep 33") == 0; }, 10s));
+    CHECK(test::wait_until([] { return test::count_processes("sleep 33.43") == 0; }, 10s));
+    CHECK(test::count_processes("/bin/sh -c sleep 33.43 & sleep 33.43; true") == 0);
+  }
+
+  TEST_CASE("the job's error says how its command ended") {
+    auto pq = test::fresh();
+    auto q = pq["ends"];
+    auto status = q.put("{}", {.max_attempts = 1, .kind = "status"});
+    auto signal = q.put("{}", {.max_attempts = 1, .kind = "signal"});
+    test::Child worker(worker_args(pq, {"--queues", "ends", "--burst", "--exec", "status=echo late >&2; exit 7",
+                                        "--exec", "signal=kill -TERM $$"}),
+                       {}, test::scratch("worker.log"));
+    REQUIRE(worker.wait(60s) == 0);
+    CHECK(pq.job(status)->errors.find("exited with status 7: late") != std::string::npos);
+    CHECK(pq.job(signal)->errors.find("killed by signal 15") != std::string::npos);
   }
 
   TEST_CASE("a command's stderr cannot forge log entries or send terminal escapes") {
