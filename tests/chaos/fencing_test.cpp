@@ -82,7 +82,7 @@ TEST_SUITE("fencing") {
     stale->signal(SIGTERM);
     CHECK(stale->wait(60s) == 0);
     logged(discarded("heartbeat", "late"));
-    CHECK(stale->output().find("0 completed, 0 retried, 0 failed, 0 released, 6 lost") != std::string::npos);
+    CHECK(stale->output().find("0 completed, 0 retried, 0 failed, 0 cancelled, 0 released, 6 lost") != std::string::npos);
     CHECK(snapshot(pq) == before);
 
     // A cancel request reaches the second attempt at its worker's next heartbeat; it stops, and completes.

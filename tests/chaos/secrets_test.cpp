@@ -63,7 +63,14 @@ TEST_SUITE("secrets") {
       pq["q"].task("t", [] {});
       pq::Worker worker(pq, {.queues = {"q"}, .handle_signals = false, .log = log.sink()});
       pq::Scheduler scheduler(pq, {.interval = 100ms, .leader_ttl = 1s, .handle_signals = false, .log = log.sink()});
-      std::thread runs([&] { worker.run(); });
+      std::string refused;  // a worker gives up at once when the server refuses it
+      std::thread runs([&] {
+        try {
+          worker.run();
+        } catch (const std::exception& error) {
+          refused = error.what();
+        }
+      });
       std::thread maintains([&] { scheduler.run(); });
       std::this_thread::sleep_for(700ms);  // a few failed rounds and reconnect attempts
       worker.stop();
@@ -71,6 +78,7 @@ TEST_SUITE("secrets") {
       runs.join();
       maintains.join();
       for (const auto& line : log.lines()) said.text += line + "\n";
+      said.text += refused + "\n";
     }
     CHECK(said.text.find("password authentication failed") != std::string::npos);  // the failures did happen
 
