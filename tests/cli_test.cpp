@@ -38,16 +38,29 @@ auto cli_path() -> std::string {
   return path;
 }
 
+/// Where the child's stdout goes: a pipe the test reads, or one of the ways a write fails.
+enum class Stdout {
+  pipe,
+  full,    ///< /dev/full: every write fails with ENOSPC
+  closed,  ///< no descriptor 1 at all
+  broken,  ///< a pipe whose reader is gone: EPIPE, or death by SIGPIPE
+};
+
 /// The pq binary as a child process, its three streams on pipes.
 class Child {
  public:
   /// `env` entries "NAME=value" are added to this process's environment, replacing any of the same name.
-  explicit Child(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  explicit Child(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+                 Stdout stdout_to = Stdout::pipe) {
     std::array<int, 2> in{}, out{}, err{};
     std::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill the tests as they feed it
     REQUIRE(::pipe2(in.data(), O_CLOEXEC) == 0);
     REQUIRE(::pipe2(out.data(), O_CLOEXEC) == 0);
     REQUIRE(::pipe2(err.data(), O_CLOEXEC) == 0);
+    if (stdout_to == Stdout::broken) {
+      ::close(out[0]);  // before the fork, so the child's first write already finds no reader
+      out[0] = -1;
+    }
     const auto path = cli_path();
     std::vector<std::string> environment;
     for (char** entry = environ; *entry != nullptr; ++entry) {
@@ -67,9 +80,12 @@ class Child {
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
+      std::signal(SIGPIPE, SIG_DFL);  // as a shell starts it, not with the tests' disposition
       ::dup2(in[0], STDIN_FILENO);
       ::dup2(out[1], STDOUT_FILENO);
       ::dup2(err[1], STDERR_FILENO);
+      if (stdout_to == Stdout::full) ::dup2(::open("/dev/full", O_WRONLY), STDOUT_FILENO);
+      if (stdout_to == Stdout::closed) ::close(STDOUT_FILENO);
       ::execve(argv[0], argv.data(), envp.data());
       ::_exit(127);
     }
@@ -79,6 +95,10 @@ class Child {
     in_ = in[1];
     out_ = out[0];
     err_ = err[0];
+    if (stdout_to != Stdout::pipe && out_ >= 0) {
+      ::close(out_);
+      out_ = -1;
+    }
     ::fcntl(in_, F_SETFL, O_NONBLOCK);
   }
   Child(const Child&) = delete;
@@ -174,6 +194,14 @@ auto run(const pq::PQ& pq, std::vector<std::string> args, std::string_view input
   return Child(args).finish(input);
 }
 
+/// Runs `pq ARGS --db URL --schema SCHEMA` with stdout going to `stdout_to`.
+auto run_to(Stdout stdout_to, const pq::PQ& pq, std::vector<std::string> args, std::string_view input = {})
+    -> Outcome {
+  auto extra = connection(pq);
+  args.insert(args.end(), extra.begin(), extra.end());
+  return Child(args, {}, stdout_to).finish(input);
+}
+
 /// An error is one line, after "pq: ", and nothing else reaches stdout.
 void check_error(const Outcome& outcome, int code, std::string_view message) {
   CAPTURE(outcome.err);
@@ -237,6 +265,36 @@ TEST_SUITE("cli") {
 
     check_error(run(pq, {"get", "apples"}), 1, "queue 'apples' is empty");
     check_error(run(pq, {"get", "never used"}), 1, "queue 'never used' is empty");
+  }
+
+  TEST_CASE("get keeps the job when it cannot write it out: a full disk, a closed stdout, a closed pipe") {
+    auto pq = test::fresh();
+    auto id = pq["out"].put(R"({"n":1})");
+    for (auto stdout_to : {Stdout::full, Stdout::closed, Stdout::broken}) {
+      CAPTURE(static_cast<int>(stdout_to));
+      auto outcome = run_to(stdout_to, pq, {"get", "out"});
+      check_error(outcome, 3, "cannot write to stdout: ");
+      CHECK(outcome.err.find("job " + std::to_string(id) + " stays in the queue") != std::string::npos);
+      CHECK(test::state_of(pq, id) == pq::JobState::available);
+      check_error(run_to(stdout_to, pq, {"get", "out", "--json"}), 3, "cannot write to stdout: ");
+      CHECK(test::state_of(pq, id) == pq::JobState::available);
+    }
+    CHECK(run(pq, {"get", "out"}).out == "{\"n\": 1}\n");
+    CHECK(test::state_of(pq, id) == pq::JobState::completed);
+  }
+
+  TEST_CASE("put whose ids cannot be written out puts nothing; other output errors are exit 3 too") {
+    auto pq = test::fresh();
+    for (auto stdout_to : {Stdout::full, Stdout::closed, Stdout::broken}) {
+      CAPTURE(static_cast<int>(stdout_to));
+      check_error(run_to(stdout_to, pq, {"put", "out", "1"}), 3, "cannot write to stdout: ");
+      check_error(run_to(stdout_to, pq, {"put", "out"}, "2"), 3, "the job was not put");
+      check_error(run_to(stdout_to, pq, {"put", "out", "--ndjson"}, "1\n2\n"), 3, "no job was put");
+      CHECK(pq["out"].size() == 0);
+      check_error(run_to(stdout_to, pq, {"stats", "--json"}), 3, "cannot write to stdout: ");
+      check_error(run_to(stdout_to, pq, {"jobs"}), 3, "cannot write to stdout: ");
+    }
+    CHECK(test::scalar(pq, "select count(*) from \"" + pq.options().schema + "\".jobs") == "0");
   }
 
   TEST_CASE("put options reach the job") {
@@ -450,6 +508,29 @@ TEST_SUITE("cli") {
     CHECK(test::state_of(pq, waiting) == pq::JobState::available);
   }
 
+  TEST_CASE("cancel and purge answer at once when a transaction holds the job") {
+    auto pq = test::fresh();
+    auto held = pq["t"].put("1");
+    auto finished = pq["t"].put("2");
+    test::force_job(pq, finished, test::kCompleted);
+    auto tx = pq.begin();
+    tx.exec("select id from \"" + pq.options().schema + "\".jobs where queue = 't' for update");
+    // The transaction stays open while pq runs: were it to wait for the lock, it would not finish in time.
+    auto extra = connection(pq);
+    std::vector<std::string> cancel{"cancel", std::to_string(held)};
+    cancel.insert(cancel.end(), extra.begin(), extra.end());
+    check_error(Child(cancel).finish({}, 60s), 1,
+                "job " + std::to_string(held) + " runs in a transaction and cannot be cancelled");
+    std::vector<std::string> purge{"purge", "--queue", "t"};
+    purge.insert(purge.end(), extra.begin(), extra.end());
+    auto purged = Child(purge).finish({}, 60s);
+    CHECK(purged.code == 0);
+    CHECK(purged.out == "deleted 0 jobs of queue 't'; skipped 1 job held by a running transaction\n");
+    tx.rollback();
+    CHECK(test::state_of(pq, held) == pq::JobState::available);
+    CHECK(run(pq, {"cancel", std::to_string(held)}).code == 0);
+  }
+
   TEST_CASE("purge deletes a queue's finished jobs and says how many") {
     auto pq = test::fresh();
     auto q = pq["p"];
@@ -459,11 +540,25 @@ TEST_SUITE("cli") {
     pq["other"].put("4");
     REQUIRE(pq["other"].get(0s));
     CHECK(run(pq, {"purge", "--queue", "p", "--older-than", "7d"}).out == "deleted 0 jobs of queue 'p'\n");
-    CHECK(run(pq, {"purge", "--queue", "p", "--state", "failed", "--json"}).out == "{\"deleted\":1}\n");
+    CHECK(run(pq, {"purge", "--queue", "p", "--state", "failed", "--json"}).out ==
+          "{\"deleted\":1,\"skipped\":0}\n");
+    CHECK(run(pq, {"purge", "--queue", "p", "--dry-run"}).out ==
+          "would delete 1 job of queue 'p' (dry run: nothing deleted)\n");
     CHECK(run(pq, {"purge", "--queue", "p"}).out == "deleted 1 job of queue 'p'\n");
     CHECK(pq.job(waiting));
     CHECK(pq["other"].size() == 0);
     CHECK(test::scalar(pq, "select count(*) from \"" + pq.options().schema + "\".jobs") == "2");
+    check_error(run(pq, {"purge", "--queue", "p", "--state", "available"}), 2,
+                "available jobs are not finished, and purging them loses them; add --force");
+    check_error(run(pq, {"purge", "--queue", "p", "--state", "running", "--dry-run"}), 2, "add --force");
+    CHECK(pq.job(waiting));
+    CHECK(run(pq, {"purge", "--queue", "p", "--state", "available", "--force", "--dry-run"}).out ==
+          "would delete 1 job of queue 'p' (dry run: nothing deleted)\n");
+    CHECK(run(pq, {"purge", "--queue", "p", "--dry-run", "--json"}).out == "{\"would_delete\":0}\n");
+    CHECK(pq.job(waiting));
+    CHECK(run(pq, {"purge", "--queue", "p", "--state", "available", "--force"}).out ==
+          "deleted 1 job of queue 'p'\n");
+    CHECK_FALSE(pq.job(waiting));
     check_error(run(pq, {"purge"}), 2, "purge needs --queue Q");
     check_error(run(pq, {"purge", "--queue", "p", "--older-than", "5x"}), 2, "bad duration '5x'");
   }

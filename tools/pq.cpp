@@ -51,7 +51,7 @@ commands:
   show ID            one job, with its error history
   retry ID           requeue a failed or cancelled job (or all of a queue: --queue Q --state failed)
   cancel ID          cancel a waiting job, or ask the worker of a running one to stop it
-  purge --queue Q    delete a queue's finished jobs (--state, --older-than 7d)
+  purge --queue Q    delete a queue's finished jobs (--state, --older-than 7d, --dry-run)
   migrate            install or upgrade pq's tables and print the schema version
   version            print pq's version
 
@@ -153,6 +153,11 @@ auto json_job(const pq::Job& job) -> std::string {
       job.locked_by ? json_string(*job.locked_by) : "null", job.cancel_requested, job.data, job.errors);
 }
 
+/// "1 job", "2 jobs".
+auto jobs_count(std::int64_t count) -> std::string {
+  return fmt::format("{} job{}", count, count == 1 ? "" : "s");
+}
+
 /// `90s`, `3m12s`, `2h05m`, `3d04h`: two units are enough for a person.
 auto human_duration(microseconds duration) -> std::string {
   const auto s = std::chrono::duration_cast<std::chrono::seconds>(duration).count();
@@ -242,6 +247,20 @@ auto parse_seconds(std::string_view what, std::string_view text) -> microseconds
   }
 }
 
+/// A failed write to stdout: what the command did is undone where it can be, and pq exits 3.
+class OutputError : public pq::Error {
+ public:
+  using pq::Error::Error;
+};
+
+/// Writes out what stdout buffers; throws OutputError when any of the output could not be written (a full
+/// disk, a closed descriptor, a reader that went away).
+void flush_output() {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    throw OutputError(fmt::format("cannot write to stdout: {}", std::strerror(errno)));
+  }
+}
+
 auto state_option(const cxxopts::ParseResult& args) -> std::optional<pq::JobState> {
   if (auto state = text_option(args, "state")) return pq::parse_job_state(*state);
   return std::nullopt;
@@ -283,6 +302,35 @@ class Context {
 
 // ---- put -----------------------------------------------------------------------------------------------
 
+/// A stream buffer on a file descriptor that keeps the read error, where std::cin would take it for the end
+/// of the input and std::ifstream throw libstdc++'s own text.
+class FdBuffer : public std::streambuf {
+ public:
+  explicit FdBuffer(int fd) : fd_(fd) {}
+  void use(int fd) noexcept { fd_ = fd; }
+  /// The errno of the read that failed, or 0.
+  [[nodiscard]] auto error() const noexcept -> int { return error_; }
+
+ protected:
+  auto underflow() -> int_type override {
+    while (error_ == 0) {
+      const auto got = ::read(fd_, buffer_.data(), buffer_.size());
+      if (got > 0) {
+        setg(buffer_.data(), buffer_.data(), buffer_.data() + got);
+        return traits_type::to_int_type(buffer_[0]);
+      }
+      if (got == 0) break;
+      if (errno != EINTR) error_ = errno;
+    }
+    return traits_type::eof();
+  }
+
+ private:
+  int fd_;
+  int error_ = 0;
+  std::array<char, 65536> buffer_{};
+};
+
 /// The input of put: a file, or stdin for none or "-".
 class Input {
  public:
@@ -291,26 +339,54 @@ class Input {
       if (::isatty(STDIN_FILENO) != 0) fmt::print(stderr, "pq: reading JSON from stdin; end it with Ctrl-D\n");
       return;
     }
-    file_.open(*path, std::ios::binary);
-    if (!file_) throw pq::UsageError(fmt::format("cannot read '{}': {}", cell(*path), std::strerror(errno)));
+    name_ = fmt::format("'{}'", cell(*path));
+    fd_ = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw pq::UsageError(fmt::format("cannot read {}: {}", name_, std::strerror(errno)));
+    buffer_.use(fd_);
     struct stat status {};
-    if (::stat(path->c_str(), &status) == 0 && S_ISREG(status.st_mode)) {
-      size_ = static_cast<std::size_t>(status.st_size);
+    if (::fstat(fd_, &status) == 0 && S_ISDIR(status.st_mode)) {
+      ::close(fd_);
+      throw pq::UsageError(fmt::format("cannot read {}: it is a directory", name_));
     }
+    if (S_ISREG(status.st_mode)) size_ = static_cast<std::size_t>(status.st_size);
+  }
+  Input(const Input&) = delete;
+  auto operator=(const Input&) -> Input& = delete;
+  ~Input() {
+    if (fd_ != STDIN_FILENO) ::close(fd_);
   }
 
-  auto stream() -> std::istream& { return file_.is_open() ? file_ : std::cin; }
+  auto stream() -> std::istream& { return stream_; }
   /// Bytes in the input, when it is a regular file.
   [[nodiscard]] auto size() const -> std::optional<std::size_t> { return size_; }
 
-  auto read_all() -> std::string {
-    std::string text{std::istreambuf_iterator<char>(stream()), std::istreambuf_iterator<char>()};
-    if (stream().bad()) throw pq::Error("cannot read the input");
+  /// Throws when a read failed, so that an unreadable input is not taken for an empty or a short one.
+  void check() const {
+    if (buffer_.error() != 0) {
+      throw pq::UsageError(fmt::format("cannot read {}: {}", name_, std::strerror(buffer_.error())));
+    }
+  }
+
+  /// The whole input, refused as soon as it holds more than `limit` bytes, so that memory stays bounded.
+  auto read_all(std::size_t limit) -> std::string {
+    std::string text;
+    std::array<char, 65536> chunk{};
+    while (stream_.read(chunk.data(), chunk.size()) || stream_.gcount() > 0) {
+      text.append(chunk.data(), static_cast<std::size_t>(stream_.gcount()));
+      if (text.size() > limit) {
+        throw pq::UsageError(fmt::format("{} holds more than {} bytes, the limit for one job "
+                                         "(ConnectionOptions::max_payload)", name_, limit));
+      }
+    }
+    check();
     return text;
   }
 
  private:
-  std::ifstream file_;
+  std::string name_ = "stdin";
+  int fd_ = STDIN_FILENO;
+  FdBuffer buffer_{STDIN_FILENO};
+  std::istream stream_{&buffer_};
   std::optional<std::size_t> size_;
 };
 
@@ -349,26 +425,39 @@ void print_ids(std::span<const std::int64_t> ids, bool json) {
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
+/// Puts in one transaction that commits only once the ids are out: when they cannot be written, nothing
+/// is put, rather than jobs nobody knows the ids of.
+template <class PutAll>
+auto put_and_print(Context& ctx, PutAll&& put_all) -> int {
+  auto tx = ctx.pq().begin();
+  print_ids(put_all(tx), ctx.json());
+  flush_output();
+  tx.commit();
+  return kOk;
+}
+
 /// One transaction around every batch: all lines or none, so a bad line 90,000 leaves nothing half done.
 auto put_ndjson(Context& ctx, pq::Queue& queue, const pq::PutOptions& options, Input& input) -> int {
-  std::vector<std::int64_t> ids;
   try {
-    pq::NdjsonReader reader(input.stream(), kBatch, ctx.pq().options().max_payload);
-    const Progress progress(input.size());
-    auto tx = ctx.pq().begin();
-    for (auto batch = reader.next(); !batch.empty(); batch = reader.next()) {
-      auto batch_ids = queue.put_many(tx, batch, options);
-      ids.insert(ids.end(), batch_ids.begin(), batch_ids.end());
-      progress.update(ids.size(), reader.bytes());
-    }
-    tx.commit();
+    return put_and_print(ctx, [&](pq::Transaction& tx) {
+      std::vector<std::int64_t> ids;
+      pq::NdjsonReader reader(input.stream(), kBatch, ctx.pq().options().max_payload);
+      const Progress progress(input.size());
+      for (auto batch = reader.next(); !batch.empty(); batch = reader.next()) {
+        auto batch_ids = queue.put_many(tx, batch, options);
+        ids.insert(ids.end(), batch_ids.begin(), batch_ids.end());
+        progress.update(ids.size(), reader.bytes());
+      }
+      input.check();
+      return ids;
+    });
   } catch (const pq::JsonError& error) {
     throw pq::JsonError(fmt::format("{}; no job was put", error.what()), error.offset());
   } catch (const pq::UsageError& error) {
     throw pq::UsageError(fmt::format("{}; no job was put", error.what()));
+  } catch (const OutputError& error) {
+    throw OutputError(fmt::format("{}; no job was put", error.what()));
   }
-  print_ids(ids, ctx.json());
-  return kOk;
 }
 
 auto run_put(Context& ctx) -> int {
@@ -382,17 +471,28 @@ auto run_put(Context& ctx) -> int {
   const auto json = ctx.text("json-text");
   if (json && ctx.has("file")) throw pq::UsageError("give the job as an argument or with --file, not both");
   if (json && ctx.has("ndjson")) throw pq::UsageError("--ndjson reads its jobs from --file or stdin, not an argument");
+  std::string text;
   if (json) {
-    print_ids(std::array{queue.put(*json, options)}, ctx.json());
-    return kOk;
+    text = *json;
+  } else {
+    Input input(ctx.text("file"));
+    if (ctx.has("ndjson")) return put_ndjson(ctx, queue, options, input);
+    text = input.read_all(ctx.pq().options().max_payload);
   }
-  Input input(ctx.text("file"));
-  if (ctx.has("ndjson")) return put_ndjson(ctx, queue, options, input);
-  print_ids(std::array{queue.put(input.read_all(), options)}, ctx.json());
-  return kOk;
+  try {
+    return put_and_print(ctx, [&](pq::Transaction& tx) { return std::array{queue.put(tx, text, options)}; });
+  } catch (const OutputError& error) {
+    throw OutputError(fmt::format("{}; the job was not put", error.what()));
+  }
 }
 
 // ---- get -----------------------------------------------------------------------------------------------
+
+auto wait_option(const Context& ctx) -> pq::Wait {
+  const auto text = ctx.text("wait");
+  if (!text) return 0s;
+  return *text == "forever" ? pq::forever : parse_seconds("--wait", *text);
+}
 
 auto run_get(Context& ctx) -> int {
   const auto name = ctx.required("queue", "a QUEUE");
@@ -401,11 +501,22 @@ auto run_get(Context& ctx) -> int {
     if (ctx.has("wait")) throw pq::UsageError("--keep looks at the queue as it is and cannot --wait");
     job = pq::Admin{ctx.pq()}.peek(name);
   } else {
-    pq::Wait wait = 0s;
-    if (auto text = ctx.text("wait")) wait = *text == "forever" ? pq::forever : parse_seconds("--wait", *text);
-    job = ctx.pq()[name].get(wait);
+    // The job completes only when its transaction commits, after it was written out: a job that could not
+    // be printed stays in the queue.
+    auto queue = ctx.pq()[name];
+    auto tx = ctx.pq().begin();
+    job = queue.get(tx, wait_option(ctx));
+    if (!job) throw Nothing(fmt::format("queue '{}' is empty", cell(name)));
+    fmt::print("{}\n", ctx.json() ? json_job(*job) : job->data);
+    try {
+      flush_output();
+    } catch (const OutputError& error) {
+      throw OutputError(fmt::format("{}; job {} stays in the queue", error.what(), job->id));
+    }
+    tx.commit();
+    return kOk;
   }
-  if (!job) throw Nothing(fmt::format("queue '{}' is empty", name));
+  if (!job) throw Nothing(fmt::format("queue '{}' is empty", cell(name)));
   fmt::print("{}\n", ctx.json() ? json_job(*job) : job->data);
   return kOk;
 }
@@ -627,7 +738,7 @@ auto run_retry(Context& ctx) -> int {
   } else if (id) {
     fmt::print("job {} is available again\n", *id);
   } else {
-    fmt::print("requeued {} job{} of queue '{}'\n", requeued, requeued == 1 ? "" : "s", cell(*queue));
+    fmt::print("requeued {} of queue '{}'\n", jobs_count(requeued), cell(*queue));
   }
   return kOk;
 }
@@ -641,6 +752,9 @@ auto run_cancel(Context& ctx) -> int {
     case pq::CancelResult::not_found: throw Nothing(fmt::format("job {} not found", id));
     case pq::CancelResult::already_finished:
       throw Nothing(fmt::format("{}; only scheduled, available or running jobs can be cancelled", ctx.state_of(id)));
+    case pq::CancelResult::in_transaction:
+      throw Nothing(fmt::format("job {} runs in a transaction and cannot be cancelled; it ends with that "
+                                "transaction (a transactional task's at its timeout)", id));
   }
   if (ctx.json()) {
     fmt::print("{{\"id\":{},\"outcome\":\"{}\"}}\n", id, outcome);
@@ -653,14 +767,35 @@ auto run_cancel(Context& ctx) -> int {
 }
 
 auto run_purge(Context& ctx) -> int {
-  pq::PurgeFilter filter{.queue = ctx.text("queue").value_or(""), .state = state_option(ctx.args())};
+  pq::PurgeFilter filter{.queue = ctx.text("queue").value_or(""), .state = state_option(ctx.args()),
+                         .unfinished = ctx.has("force")};
   if (filter.queue.empty()) throw pq::UsageError("purge needs --queue Q (see pq purge --help)");
   if (auto older = ctx.text("older-than")) filter.older_than = pq::parse_duration(*older);
-  const auto deleted = pq::Admin{ctx.pq()}.purge(filter);
+  if (filter.state && !filter.unfinished && *filter.state != pq::JobState::completed &&
+      *filter.state != pq::JobState::failed && *filter.state != pq::JobState::cancelled) {
+    throw pq::UsageError(fmt::format("{} jobs are not finished, and purging them loses them; add --force if "
+                                     "that is what you want (--dry-run counts them first)",
+                                     pq::to_string(*filter.state)));
+  }
+  pq::Admin admin{ctx.pq()};
+  if (ctx.has("dry-run")) {
+    const auto matching = admin.count_purge(filter);
+    if (ctx.json()) {
+      fmt::print("{{\"would_delete\":{}}}\n", matching);
+    } else {
+      fmt::print("would delete {} of queue '{}' (dry run: nothing deleted)\n", jobs_count(matching),
+                 cell(filter.queue));
+    }
+    return kOk;
+  }
+  const auto purged = admin.purge(filter);
   if (ctx.json()) {
-    fmt::print("{{\"deleted\":{}}}\n", deleted);
+    fmt::print("{{\"deleted\":{},\"skipped\":{}}}\n", purged.deleted, purged.skipped);
   } else {
-    fmt::print("deleted {} job{} of queue '{}'\n", deleted, deleted == 1 ? "" : "s", cell(filter.queue));
+    fmt::print("deleted {} of queue '{}'{}\n", jobs_count(purged.deleted), cell(filter.queue),
+               purged.skipped == 0 ? ""
+                                   : fmt::format("; skipped {} held by a running transaction",
+                                                 jobs_count(purged.skipped)));
   }
   return kOk;
 }
@@ -755,13 +890,19 @@ auto commands() -> const std::vector<Command>& {
        run_retry},
       {"cancel", "ID",
        "Cancel a scheduled or available job. A running job is asked to stop: its worker sees the request at its "
-       "next heartbeat.",
+       "next heartbeat. A job held by a transaction (a transactional task) cannot be cancelled, and pq says so "
+       "at once.",
        {"id"}, [](cxxopts::OptionAdder&) {}, run_cancel},
-      {"purge", "--queue Q", "Delete the finished (completed, failed, cancelled) jobs of a queue and say how many.",
+      {"purge", "--queue Q",
+       "Delete the finished (completed, failed, cancelled) jobs of a queue and say how many. Jobs held by a "
+       "running transaction are skipped, not waited for.",
        {},
        [](cxxopts::OptionAdder& add) {
          add("queue", "the queue (required)", value<std::string>(), "Q")
-            ("state", "only this state (any state may be named)", value<std::string>(), "S")
+            ("state", "only this state: completed, failed or cancelled; an unfinished one needs --force",
+             value<std::string>(), "S")
+            ("force", "allow --state scheduled, available or running: deletes jobs that have not run")
+            ("dry-run", "only count the jobs that would be deleted")
             ("older-than", "only jobs finished (unfinished: enqueued) longer ago than this, e.g. 7d",
              value<std::string>(), "D");
        },
@@ -855,6 +996,20 @@ auto run(std::span<char*> argv) -> int {
   return command->run(ctx);
 }
 
+/// Started with stdin, stdout or stderr closed, the next descriptor opened (the database socket) would take
+/// its number, and the output would go to the server. Each closed one is held by /dev/null opened in the
+/// wrong direction instead, so that using it fails as a closed one does.
+void keep_standard_descriptors() {
+  for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int held = ::open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
+    if (held >= 0 && held != fd) {
+      ::dup2(held, fd);
+      ::close(held);
+    }
+  }
+}
+
 }  // namespace
 
 auto main(int argc, char** argv) -> int {
@@ -863,8 +1018,13 @@ auto main(int argc, char** argv) -> int {
     fmt::print(stderr, "pq: {}\n", one_line(message));
     return code;
   };
+  // A closed pipe must be an EPIPE error that keeps the job, not a silent death by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+  keep_standard_descriptors();
   try {
-    return run(std::span<char*>(argv, static_cast<std::size_t>(argc)));
+    const int code = run(std::span<char*>(argv, static_cast<std::size_t>(argc)));
+    flush_output();
+    return code;
   } catch (const Nothing& nothing) {
     return fail(kNothing, nothing.what());
   } catch (const pq::UsageError& error) {
