@@ -3,6 +3,8 @@
 #include <fmt/core.h>
 #include <simdjson.h>
 
+#include <thread>
+
 #include "pool.hpp"
 #include "pq/connection.hpp"
 #include "pq/error.hpp"
@@ -18,6 +20,19 @@ void validate_filter(const JobFilter& filter) {
   // A kind is named by the rules of a new job's kind.
   if (filter.kind && !filter.kind->empty()) validate_put_options({.kind = *filter.kind});
   if (filter.limit < 1) throw UsageError(fmt::format("limit is {}; list at least 1 job", filter.limit));
+}
+
+void validate_purge(const PurgeFilter& filter) {
+  validate_queue_name(filter.queue);
+  if (filter.older_than && *filter.older_than < std::chrono::microseconds::zero()) {
+    throw UsageError("older_than must not be negative");
+  }
+  if (filter.state && !filter.unfinished &&
+      (*filter.state == JobState::scheduled || *filter.state == JobState::available ||
+       *filter.state == JobState::running)) {
+    throw UsageError(fmt::format("{} jobs are not finished: purging them loses jobs that have not run "
+                                 "(PurgeFilter::unfinished allows it)", to_string(*filter.state)));
+  }
 }
 
 }  // namespace
@@ -81,15 +96,25 @@ auto Admin::retry_all(std::string_view queue, JobState state) -> std::int64_t {
 }
 
 auto Admin::cancel(std::int64_t id) -> CancelResult {
-  return detail::with_session(*shared_, [&](pg::Session& s) { return store::admin::cancel(s, id); });
+  // A row is also locked for the moment a worker's claim or result takes: a few short tries tell those from
+  // a transaction that holds the job for as long as it runs.
+  constexpr int kTries = 3;
+  constexpr auto kPause = std::chrono::milliseconds(100);
+  for (int tries = 1;; ++tries) {
+    auto result = detail::with_session(*shared_, [&](pg::Session& s) { return store::admin::cancel(s, id); });
+    if (result != CancelResult::in_transaction || tries == kTries) return result;
+    std::this_thread::sleep_for(kPause);
+  }
 }
 
-auto Admin::purge(const PurgeFilter& filter) -> std::int64_t {
-  validate_queue_name(filter.queue);
-  if (filter.older_than && *filter.older_than < std::chrono::microseconds::zero()) {
-    throw UsageError("older_than must not be negative");
-  }
+auto Admin::purge(const PurgeFilter& filter) -> PurgeResult {
+  validate_purge(filter);
   return detail::with_session(*shared_, [&](pg::Session& s) { return store::admin::purge(s, filter); });
+}
+
+auto Admin::count_purge(const PurgeFilter& filter) -> std::int64_t {
+  validate_purge(filter);
+  return detail::with_session(*shared_, [&](pg::Session& s) { return store::admin::count_purge(s, filter); });
 }
 
 }  // namespace pq

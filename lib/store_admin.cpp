@@ -11,6 +11,12 @@ auto state_param(const std::optional<JobState>& state) -> std::optional<std::str
   return to_string(*state);
 }
 
+auto purge_params(const PurgeFilter& filter) -> pg::Params {
+  pg::Params params;
+  params.add(filter.queue).add(state_param(filter.state)).add(filter.older_than);
+  return params;
+}
+
 }  // namespace
 
 auto stats(pg::Session& session, std::chrono::microseconds finished_within) -> std::vector<QueueStats> {
@@ -60,13 +66,17 @@ auto cancel(pg::Session& session, std::int64_t id) -> CancelResult {
   if (auto state = result.opt_text(0, 0)) {
     return *state == to_string(JobState::running) ? CancelResult::cancel_requested : CancelResult::cancelled;
   }
+  if (result.boolean(0, 2)) return CancelResult::in_transaction;
   return result.boolean(0, 1) ? CancelResult::already_finished : CancelResult::not_found;
 }
 
-auto purge(pg::Session& session, const PurgeFilter& filter) -> std::int64_t {
-  pg::Params params;
-  params.add(filter.queue).add(state_param(filter.state)).add(filter.older_than);
-  return session.run(sql::admin_purge, params).affected_rows();
+auto purge(pg::Session& session, const PurgeFilter& filter) -> PurgeResult {
+  auto result = session.run(sql::admin_purge, purge_params(filter));
+  return {.deleted = result.i64(0, 0), .skipped = result.i64(0, 1)};
+}
+
+auto count_purge(pg::Session& session, const PurgeFilter& filter) -> std::int64_t {
+  return session.run(sql::admin_purge_count, purge_params(filter)).i64(0, 0);
 }
 
 }  // namespace pq::store::admin

@@ -26,6 +26,7 @@ struct RequeueTarget {
 auto requeue(pg::Session& session, const RequeueTarget& target) -> std::int64_t;
 
 auto cancel(pg::Session& session, std::int64_t id) -> CancelResult;
-auto purge(pg::Session& session, const PurgeFilter& filter) -> std::int64_t;
+auto purge(pg::Session& session, const PurgeFilter& filter) -> PurgeResult;
+auto count_purge(pg::Session& session, const PurgeFilter& filter) -> std::int64_t;
 
 }  // namespace pq::store::admin

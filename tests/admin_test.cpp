@@ -1,3 +1,4 @@
+#include <future>
 #include <thread>
 
 #include "support.hpp"
@@ -189,17 +190,52 @@ TEST_SUITE("admin") {
     auto neighbour = pq["n"].put("6");
     REQUIRE(pq["n"].get(0s));
 
-    CHECK(admin.purge({.queue = "p", .older_than = 7 * 24h}) == 1);
+    CHECK(admin.purge({.queue = "p", .older_than = 7 * 24h}).deleted == 1);
     CHECK_FALSE(pq.job(old));
-    CHECK(admin.purge({.queue = "p", .state = pq::JobState::failed}) == 1);
+    CHECK(admin.purge({.queue = "p", .state = pq::JobState::failed}).deleted == 1);
     CHECK_FALSE(pq.job(failed));
-    CHECK(admin.purge({.queue = "p"}) == 2);
+    CHECK(admin.count_purge({.queue = "p"}) == 2);
+    CHECK(pq.job(completed));
+    auto purged = admin.purge({.queue = "p"});
+    CHECK(purged.deleted == 2);
+    CHECK(purged.skipped == 0);
     CHECK_FALSE(pq.job(completed));
     CHECK_FALSE(pq.job(cancelled));
     CHECK(pq.job(waiting));
     CHECK(pq.job(neighbour));
-    CHECK(admin.purge({.queue = "p", .state = pq::JobState::available}) == 1);
+    CHECK_THROWS_WITH_AS(admin.purge({.queue = "p", .state = pq::JobState::available}),
+                         doctest::Contains("available jobs are not finished"), pq::UsageError);
+    CHECK_THROWS_AS(admin.count_purge({.queue = "p", .state = pq::JobState::running}), pq::UsageError);
+    CHECK(pq.job(waiting));
+    CHECK(admin.count_purge({.queue = "p", .state = pq::JobState::available, .unfinished = true}) == 1);
+    CHECK(admin.purge({.queue = "p", .state = pq::JobState::available, .unfinished = true}).deleted == 1);
     CHECK_THROWS_WITH_AS(admin.purge({}), "queue name is empty", pq::UsageError);
+  }
+
+  TEST_CASE("cancel and purge do not wait for a transaction that holds the job") {
+    auto pq = test::fresh();
+    pq::Admin admin{pq};
+    auto held = pq["h"].put("1");
+    auto done = pq["h"].put("2");
+    test::force_job(pq, done, test::kCompleted);
+    auto tx = pq.begin();
+    tx.exec("select id from \"" + pq.options().schema + "\".jobs where queue = 'h' for update");
+    // Both would block until the transaction ends if they waited on the rows; the transaction stays open
+    // until after they answered, or until the test gives up on them.
+    auto cancelled = std::async(std::launch::async, [&] { return admin.cancel(held); });
+    auto purging = std::async(std::launch::async, [&] { return admin.purge({.queue = "h"}); });
+    const bool answered = cancelled.wait_for(60s) == std::future_status::ready &&
+                          purging.wait_for(60s) == std::future_status::ready;
+    if (!answered) tx.rollback();
+    REQUIRE(answered);
+    CHECK(cancelled.get() == pq::CancelResult::in_transaction);
+    auto purged = purging.get();
+    CHECK(purged.deleted == 0);
+    CHECK(purged.skipped == 1);
+    tx.rollback();
+    CHECK(test::state_of(pq, held) == pq::JobState::available);
+    CHECK(admin.purge({.queue = "h"}).deleted == 1);
+    CHECK(admin.cancel(held) == pq::CancelResult::cancelled);
   }
 
   TEST_CASE("error_history decodes the errors array, tolerating odd entries") {

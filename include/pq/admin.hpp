@@ -47,6 +47,16 @@ struct PurgeFilter {
   std::optional<JobState> state{};  ///< unset: every finished state (completed, failed and cancelled)
   /// Only jobs that finished longer ago than this (unfinished jobs: that were enqueued longer ago).
   std::optional<std::chrono::microseconds> older_than{};
+  /// Allows a state that is not finished (scheduled, available, running): those jobs have not run yet, or
+  /// run now. Without it such a state is a pq::UsageError.
+  bool unfinished = false;
+};
+
+/// What Admin::purge did.
+struct PurgeResult {
+  std::int64_t deleted = 0;
+  /// Jobs that matched but were skipped, not waited for, because another transaction held them.
+  std::int64_t skipped = 0;
 };
 
 /// What Admin::retry did.
@@ -62,6 +72,9 @@ enum class CancelResult {
   cancel_requested,  ///< running: its worker sees the request at its next heartbeat
   not_found,         ///< no job has that id
   already_finished,  ///< completed, failed or cancelled before
+  /// Another transaction holds the job's row: a transactional task, or a get inside a transaction. It cannot
+  /// be cancelled; it ends with that transaction (a transactional task's by its timeout).
+  in_transaction,
 };
 
 /// One entry of a job's error history.
@@ -94,10 +107,13 @@ class Admin {
   /// Every job of `queue` in `state` (failed or cancelled, else pq::UsageError) → available. Returns how
   /// many.
   auto retry_all(std::string_view queue, JobState state) -> std::int64_t;
-  /// scheduled / available → cancelled; a running job gets a cancel request instead.
+  /// scheduled / available → cancelled; a running job gets a cancel request instead. Never waits for a
+  /// transaction that holds the job (CancelResult::in_transaction).
   auto cancel(std::int64_t id) -> CancelResult;
-  /// Deletes the jobs the filter matches; returns how many.
-  auto purge(const PurgeFilter& filter) -> std::int64_t;
+  /// Deletes the jobs the filter matches, except those another transaction holds.
+  auto purge(const PurgeFilter& filter) -> PurgeResult;
+  /// How many jobs purge would delete now; deletes nothing.
+  auto count_purge(const PurgeFilter& filter) -> std::int64_t;
 
  private:
   std::shared_ptr<detail::Shared> shared_;
