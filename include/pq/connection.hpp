@@ -39,6 +39,18 @@ struct ConnectionOptions {
   std::size_t max_payload = std::size_t{1} << 20;
 };
 
+/// How pq::PQ::create() upgrades a schema that others are using.
+struct CreateOptions {
+  /// Longest wait for one migration's locks. A migration that alters pq.jobs queues behind every open
+  /// transaction on it, and every get and put then queues behind the migration; giving up soon and trying
+  /// again later keeps them moving.
+  std::chrono::milliseconds lock_timeout = std::chrono::seconds(2);
+  /// Tries per migration, with a growing pause between them, before create() throws (SQLSTATE 55P03).
+  int attempts = 5;
+  /// Stop at this schema version instead of the latest (0: the latest), to test an upgrade path.
+  int up_to = 0;
+};
+
 /// The entry point: `pq::PQ pq{"postgresql://localhost/app"}; pq.create(); pq["apples"].put(...)`.
 /// Copies share one pool. Thread-safe.
 class PQ {
@@ -47,9 +59,11 @@ class PQ {
   /// libpq's PG* environment variables. Connections open lazily.
   explicit PQ(std::string_view conninfo = "", ConnectionOptions options = {});
 
-  /// Installs or upgrades the schema: applies pending migrations in one transaction under an advisory lock.
-  /// Idempotent, and safe to call from many processes at once. Returns the schema version.
-  auto create() -> int;
+  /// Installs or upgrades the schema: applies the pending migrations, each in a transaction of its own under
+  /// an advisory lock and the options' lock_timeout (see docs/upgrading.md). Idempotent, and safe to call
+  /// from many processes at once. Returns the schema version. Throws pq::Error with SQLSTATE 55P03, naming
+  /// the sessions in the way, when a migration could not get its locks in any of its attempts.
+  auto create(CreateOptions options = {}) -> int;
   /// The installed schema version, 0 when pq is not installed in this schema.
   auto schema_version() -> int;
   /// The newest schema version this library knows.
