@@ -14,6 +14,46 @@ auto data_of(const std::optional<pq::Job>& job) -> std::string { return job ? jo
 }  // namespace
 
 TEST_SUITE("queue") {
+  TEST_CASE("lease runs a job under a lease; its token completes, fails or releases it once") {
+    auto pq = test::fresh();
+    auto q = pq["leased"];
+    auto id = q.put("1", {.max_attempts = 2});
+    CHECK_FALSE(q.lease(30s, 0s) == std::nullopt);
+    CHECK_FALSE(q.lease(30s, 0s));
+    auto job = pq.job(id);
+    REQUIRE(job->locked_by);
+    const auto token = "1." + *job->locked_by;
+    CHECK(job->state == pq::JobState::running);
+    CHECK(pq::release_lease(pq, id, token) == pq::LeaseResult::released);
+    CHECK(pq.job(id)->attempt == 0);
+    CHECK(pq::release_lease(pq, id, token) == pq::LeaseResult::lost);
+
+    auto leased = q.lease(30s, 0s);
+    REQUIRE(leased);
+    CHECK(leased->job.id == id);
+    CHECK(leased->token.starts_with("1."));
+    CHECK(pq::fail_lease(pq, id, leased->token, "first") == pq::LeaseResult::retrying);
+    CHECK(pq::fail_lease(pq, id, leased->token, "again") == pq::LeaseResult::lost);
+    test::force_job(pq, id, "state = 'available', schedule_at = now()");
+    leased = q.lease(30s, 0s);
+    REQUIRE(leased);
+    CHECK(leased->token.starts_with("2."));
+    CHECK_THROWS_AS(pq::fail_lease(pq, id, leased->token, "\xff"), pq::UsageError);
+    CHECK(pq::fail_lease(pq, id, leased->token, "last") == pq::LeaseResult::failed);
+    job = pq.job(id);
+    CHECK(job->state == pq::JobState::failed);
+    CHECK(pq::error_history(*job).size() == 2);
+
+    auto other = q.put("2");
+    leased = q.lease(30s, 0s);
+    REQUIRE(leased);
+    CHECK(pq::complete_lease(pq, other, leased->token) == pq::LeaseResult::completed);
+    CHECK(pq::complete_lease(pq, other, leased->token) == pq::LeaseResult::lost);
+    CHECK(test::state_of(pq, other) == pq::JobState::completed);
+    CHECK_THROWS_AS(pq::complete_lease(pq, other, "x"), pq::UsageError);
+    CHECK_THROWS_AS(q.lease(0s, 0s), pq::UsageError);
+  }
+
   TEST_CASE("put and get round-trip a job") {
     auto pq = test::fresh();
     auto apples = pq["apples"];

@@ -44,7 +44,9 @@ usage: pq COMMAND [OPTIONS] [ARGUMENTS]
 
 commands:
   put QUEUE [JSON]   put a job (JSON from the argument, --file or stdin; --ndjson: one per line), print its id
-  get QUEUE          take the next job, print its JSON and complete it (--keep: only look)
+  get QUEUE          take the next job, print its JSON and complete it (--keep: only look; --lease D: lease it)
+  done ID            complete a job taken with get --lease (--token T)
+  fail ID [ERROR]    fail a job taken with get --lease: retried with backoff while attempts remain (--token T)
   stats              jobs per queue: counts by state, oldest waiting job, finished in the last minute
   top                stats as a live table with rates, refreshed every second until Ctrl-C
   jobs               list jobs, newest first (--queue, --state, --kind, --limit)
@@ -142,13 +144,15 @@ auto json_time(const std::optional<pq::TimePoint>& time) -> std::string {
   return time ? json_string(pq::format_time(*time)) : "null";
 }
 
-auto json_job(const pq::Job& job) -> std::string {
+/// The job as JSON; a leased job's token comes first, next to its id.
+auto json_job(const pq::Job& job, const std::optional<std::string>& token = std::nullopt) -> std::string {
   return fmt::format(
-      R"({{"id":{},"queue":{},"kind":{},"state":"{}","priority":{},"attempt":{},"max_attempts":{},)"
+      R"({{"id":{},{}"queue":{},"kind":{},"state":"{}","priority":{},"attempt":{},"max_attempts":{},)"
       R"("enqueued_at":{},"schedule_at":{},"expected_at":{},"attempted_at":{},"lease_until":{},"finished_at":{},)"
       R"("locked_by":{},"cancel_requested":{},"data":{},"errors":{}}})",
-      job.id, json_string(job.queue), json_string(job.kind), pq::to_string(job.state), job.priority, job.attempt,
-      job.max_attempts, json_time(job.enqueued_at), json_time(job.schedule_at), json_time(job.expected_at),
+      job.id, token ? fmt::format(R"("token":{},)", json_string(*token)) : "", json_string(job.queue),
+      json_string(job.kind), pq::to_string(job.state), job.priority, job.attempt, job.max_attempts,
+      json_time(job.enqueued_at), json_time(job.schedule_at), json_time(job.expected_at),
       json_time(job.attempted_at), json_time(job.lease_until), json_time(job.finished_at),
       job.locked_by ? json_string(*job.locked_by) : "null", job.cancel_requested, job.data, job.errors);
 }
@@ -272,6 +276,7 @@ class Context {
   Context(std::string command, cxxopts::ParseResult args) : command_(std::move(command)), args_(std::move(args)) {}
 
   [[nodiscard]] auto args() const -> const cxxopts::ParseResult& { return args_; }
+  [[nodiscard]] auto command() const -> const std::string& { return command_; }
   [[nodiscard]] auto json() const -> bool { return args_.count("json") > 0; }
   [[nodiscard]] auto has(const std::string& name) const -> bool { return args_.count(name) > 0; }
   [[nodiscard]] auto text(const std::string& name) const -> std::optional<std::string> {
@@ -494,8 +499,31 @@ auto wait_option(const Context& ctx) -> pq::Wait {
   return *text == "forever" ? pq::forever : parse_seconds("--wait", *text);
 }
 
+/// get --lease: the job stays running under a lease until done or fail, so a consumer that dies before it
+/// finishes loses nothing. The first line is "ID TOKEN", the second the job's JSON.
+auto get_leased(Context& ctx, const std::string& name) -> int {
+  if (ctx.has("keep")) throw pq::UsageError("--keep only looks, and leases nothing: give one of --keep and --lease");
+  const auto lease = parse_seconds("--lease", *ctx.text("lease"));
+  auto leased = ctx.pq()[name].lease(lease, wait_option(ctx));
+  if (!leased) throw Nothing(fmt::format("queue '{}' is empty", cell(name)));
+  const auto& job = leased->job;
+  if (ctx.json()) {
+    fmt::print("{}\n", json_job(job, leased->token));
+  } else {
+    fmt::print("{} {}\n{}\n", job.id, leased->token, job.data);
+  }
+  try {
+    flush_output();
+  } catch (const OutputError& error) {
+    pq::release_lease(ctx.pq(), job.id, leased->token);
+    throw OutputError(fmt::format("{}; job {} stays in the queue", error.what(), job.id));
+  }
+  return kOk;
+}
+
 auto run_get(Context& ctx) -> int {
   const auto name = ctx.required("queue", "a QUEUE");
+  if (ctx.has("lease")) return get_leased(ctx, name);
   std::optional<pq::Job> job;
   if (ctx.has("keep")) {
     if (ctx.has("wait")) throw pq::UsageError("--keep looks at the queue as it is and cannot --wait");
@@ -519,6 +547,47 @@ auto run_get(Context& ctx) -> int {
   if (!job) throw Nothing(fmt::format("queue '{}' is empty", cell(name)));
   fmt::print("{}\n", ctx.json() ? json_job(*job) : job->data);
   return kOk;
+}
+
+// ---- done, fail ----------------------------------------------------------------------------------------
+
+auto lease_of(Context& ctx) -> std::pair<std::int64_t, std::string> {
+  const auto id = parse_id(ctx.required("id", "a job ID"));
+  const auto token = ctx.text("token");
+  if (!token) throw pq::UsageError(fmt::format("{} needs --token T, as pq get --lease printed it", ctx.command()));
+  return {id, *token};
+}
+
+auto lost(std::int64_t id) -> Nothing {
+  return Nothing(fmt::format("job {}: the lease has passed on (it lapsed and the job was rescued, or it was "
+                             "cancelled or taken by another); nothing was recorded",
+                             id));
+}
+
+auto print_outcome(Context& ctx, std::int64_t id, std::string_view outcome, std::string_view text) -> int {
+  if (ctx.json()) {
+    fmt::print("{{\"id\":{},\"outcome\":\"{}\"}}\n", id, outcome);
+  } else {
+    fmt::print("job {} {}\n", id, text);
+  }
+  return kOk;
+}
+
+auto run_done(Context& ctx) -> int {
+  const auto [id, token] = lease_of(ctx);
+  if (pq::complete_lease(ctx.pq(), id, token) == pq::LeaseResult::lost) throw lost(id);
+  return print_outcome(ctx, id, "completed", "completed");
+}
+
+auto run_fail(Context& ctx) -> int {
+  const auto [id, token] = lease_of(ctx);
+  const auto error = ctx.text("error").value_or("failed with pq fail");
+  switch (pq::fail_lease(ctx.pq(), id, token, error)) {
+    case pq::LeaseResult::retrying: return print_outcome(ctx, id, "retrying", "will run again after a backoff");
+    case pq::LeaseResult::failed: return print_outcome(ctx, id, "failed", "failed: it had no attempts left");
+    case pq::LeaseResult::cancelled: return print_outcome(ctx, id, "cancelled", "cancelled, as was requested");
+    default: throw lost(id);
+  }
 }
 
 // ---- stats and top -------------------------------------------------------------------------------------
@@ -850,14 +919,28 @@ auto commands() -> const std::vector<Command>& {
             ("kind", "the task that handles the job", value<std::string>(), "KIND");
        },
        run_put},
-      {"get", "QUEUE", "Take the next job of QUEUE, print its JSON and complete it. Exit 1 when there is none.",
+      {"get", "QUEUE", "Take the next job of QUEUE, print its JSON and complete it (with --lease: lease it). Exit "
+                       "1 when there is none.",
        {"queue"},
        [](cxxopts::OptionAdder& add) {
          add("wait", "wait up to S seconds (or 2m, ...) for a job, or forever; default: do not wait",
              value<std::string>(), "S")
-            ("keep", "only look: print the job a get would take, and leave it");
+            ("keep", "only look: print the job a get would take, and leave it")
+            ("lease", "lease the job for D (30s, 5m) instead of completing it: prints \"ID TOKEN\", then the "
+                      "JSON; finish it with pq done or pq fail",
+             value<std::string>(), "D");
        },
        run_get},
+      {"done", "ID --token T", "Complete a job taken with pq get --lease. Exit 1 when its lease has passed on.",
+       {"id"},
+       [](cxxopts::OptionAdder& add) { add("token", "the token pq get --lease printed", value<std::string>(), "T"); },
+       run_done},
+      {"fail", "ID [ERROR] --token T",
+       "Record ERROR for a job taken with pq get --lease: it runs again after a backoff while attempts remain, "
+       "else it fails. Exit 1 when its lease has passed on.",
+       {"id", "error"},
+       [](cxxopts::OptionAdder& add) { add("token", "the token pq get --lease printed", value<std::string>(), "T"); },
+       run_fail},
       {"stats", "", "Per queue: jobs by state, how long the oldest available job has waited, jobs finished in the "
                     "last minute.",
        {}, [](cxxopts::OptionAdder&) {}, run_stats},

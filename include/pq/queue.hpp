@@ -15,6 +15,7 @@
 
 namespace pq {
 
+class PQ;
 class Transaction;
 struct TaskOptions;
 template <class F, class Args>
@@ -35,6 +36,34 @@ inline constexpr Wait forever = Wait::max();
 inline constexpr Wait default_wait = std::chrono::seconds(1);
 
 class Queue;
+
+/// A job leased to one consumer by Queue::lease. It stays `running` until complete_lease, fail_lease or
+/// release_lease finishes it, or until its lease lapses and pq-scheduler's rescuer makes it available again
+/// (or failed, with its attempts used up).
+struct LeasedJob {
+  Job job;
+  /// Names this lease, its attempt and holder: what finishing the job takes besides its id. Printable, with
+  /// no spaces; not a secret.
+  std::string token;
+};
+
+/// What finishing a leased job did.
+enum class LeaseResult {
+  completed,
+  retrying,   ///< the attempt failed and attempts remain: scheduled to run again after a backoff
+  failed,     ///< the attempt failed and it was the last one
+  cancelled,  ///< the attempt failed while a cancel was requested
+  released,   ///< back to available; the attempt does not count
+  lost,       ///< the lease had passed on (it lapsed and the job was rescued, or another holds it): nothing changed
+};
+
+/// Finishes a leased job as done. Guarded by the lease: a token whose lease has passed on changes nothing.
+auto complete_lease(const PQ& pq, std::int64_t id, std::string_view token) -> LeaseResult;
+/// Records `error` in the job's history and retries it with a worker's backoff (attempt⁴ seconds ±10%,
+/// capped at a day) while attempts remain, else fails it. `error` must be UTF-8 without NUL bytes.
+auto fail_lease(const PQ& pq, std::int64_t id, std::string_view token, std::string_view error) -> LeaseResult;
+/// Gives a leased job back to its queue at once, its attempt not counted.
+auto release_lease(const PQ& pq, std::int64_t id, std::string_view token) -> LeaseResult;
 
 /// Iterates a queue: each step is a get with the range's wait; the range ends when a get finds nothing.
 /// With pq::forever (the default for `for (Job& job : queue)`) it never ends.
@@ -93,6 +122,10 @@ class Queue {
   /// Takes the next job inside the caller's transaction: locked with FOR UPDATE SKIP LOCKED, completed when
   /// the transaction commits, untouched when it rolls back.
   auto get(Transaction& tx, Wait wait = default_wait) -> std::optional<Job>;
+
+  /// Leases the next job for `lease` instead of completing it: the job runs as a worker's would, and
+  /// complete_lease or fail_lease with the returned token finishes it. Waits as get does.
+  auto lease(std::chrono::microseconds lease, Wait wait = default_wait) -> std::optional<LeasedJob>;
 
   /// Jobs not taken yet: available and scheduled.
   auto size() -> std::int64_t;
