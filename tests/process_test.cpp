@@ -89,8 +89,9 @@ TEST_SUITE("process") {
     first.signal(SIGKILL);
     REQUIRE(first.wait(10s));
     test::Child scheduler(scheduler_args(pq, {"--interval", "0.2", "--leader-ttl", "2"}), {}, test::scratch("sched.log"));
-    test::Child second(worker_args(pq, {"--plugin", plugin, "--queues", "plugin", "--lease", "1"}), {},
-                       test::scratch("second.log"));
+    // --no-rescue: the rescue is the scheduler's here (workers' own rescues are the worker suite's).
+    test::Child second(worker_args(pq, {"--plugin", plugin, "--queues", "plugin", "--lease", "1", "--no-rescue"}),
+                       {}, test::scratch("second.log"));
     CHECK(test::wait_until([&] { return pq.job(id)->state == pq::JobState::completed; }, 60s));
     auto job = pq.job(id);
     CHECK(job->attempt == 2);
@@ -136,6 +137,11 @@ TEST_SUITE("process") {
                       {}, test::scratch("6.log"));
     CHECK(twice.wait(30s) == 2);
     CHECK(twice.output().find("is already loaded") != std::string::npos);
+    test::Child failing(worker_args(pq, {"--plugin", test::built("PQ_PLUGIN")}), {"PQ_TEST_PLUGIN_FAILS=1"},
+                        test::scratch("9.log"));
+    CHECK(failing.wait(30s) == 2);
+    CHECK(failing.output().find("plugin " + test::built("PQ_PLUGIN") + " failed to register its tasks: its set-up "
+                                "failed") != std::string::npos);
     test::Child nothing(worker_args(pq, {}), {}, test::scratch("7.log"));
     CHECK(nothing.wait(30s) == 2);
     CHECK(nothing.output().find("name them with --queues") != std::string::npos);

@@ -1,10 +1,14 @@
 // A pq-worker plugin, built by the test suite and loaded with --plugin.
 #include <pq/pq.hpp>
 
+#include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
 PQ_PLUGIN(registry) {
+  // A plugin whose set-up fails, for the test of what pq-worker then says.
+  if (std::getenv("PQ_TEST_PLUGIN_FAILS") != nullptr) throw std::runtime_error("its set-up failed");
   // Writes one row per job into the table it is given, in the transaction that completes the job.
   registry.task(
       "plugin", "record",
