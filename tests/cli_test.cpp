@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "process.hpp"
 #include "support.hpp"
 
 extern char** environ;
@@ -123,6 +124,7 @@ class Child {
   }
 
   void signal(int number) { REQUIRE(::kill(pid_, number) == 0); }
+  [[nodiscard]] auto pid() const noexcept -> pid_t { return pid_; }
 
   /// Writes `input` and closes stdin, reads both outputs to their end, and waits for the exit.
   auto finish(std::string_view input = {}, std::chrono::seconds timeout = 300s) -> Outcome {
@@ -685,6 +687,42 @@ TEST_SUITE("cli") {
     check_error(run(pq, {"jobs", "--bogus"}), 2, "'bogus' does not exist (see pq jobs --help)");
     check_error(run(pq, {"frobnicate"}), 2, "unknown command 'frobnicate'");
     CHECK(test::scalar(pq, "select count(*) from \"" + pq.options().schema + "\".jobs") == "0");
+  }
+
+  TEST_CASE("a password given with --db does not stay in the command line that ps shows") {
+    auto pq = test::fresh();
+    const auto& url = test::server().url();  // key=value: host=DIR port=P user=... dbname=...
+    auto value_of = [&](std::string_view key) {
+      auto at = url.find(std::string(key) + "=") + key.size() + 1;
+      return url.substr(at, url.find(' ', at) - at);
+    };
+    const std::string secret = "s3cret-pw";
+    const std::string uri = fmt::format("postgresql://{}:{}@/{}?host={}&port={}", value_of("user"), secret,
+                                        value_of("dbname"), value_of("host"), value_of("port"));
+    const std::string uri_query = fmt::format("postgresql:///{}?host={}&password={}&port={}&user={}",
+                                              value_of("dbname"), value_of("host"), secret, value_of("port"),
+                                              value_of("user"));
+    for (const auto& db : std::vector<std::vector<std::string>>{
+             {"--db", uri}, {"--db=" + uri}, {"--db", uri_query}, {"--db", url + " password=" + secret},
+             {"--db=" + url + " password = '" + secret + "'"}}) {
+      CAPTURE(db[0]);
+      std::vector<std::string> args{"get", "empty", "--wait", "30", "--schema", pq.options().schema};
+      args.insert(args.end(), db.begin(), db.end());
+      Child blocked(args);
+      auto cmdline = [&] {
+        return test::read_file(fmt::format("/proc/{}/cmdline", blocked.pid()));
+      };
+      CHECK(test::wait_until([&] {
+        auto text = cmdline();
+        return text.find("--wait") != std::string::npos && text.find(secret) == std::string::npos;
+      }));
+      auto text = cmdline();
+      CHECK(text.find("empty") != std::string::npos);
+      CHECK(text.find("host=") != std::string::npos);
+      CHECK(text.find(std::string(secret.size(), '*')) != std::string::npos);
+      blocked.signal(SIGTERM);
+      blocked.finish();
+    }
   }
 
   TEST_CASE("an unreachable database is exit 3, one line, and never shows the password") {

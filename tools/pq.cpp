@@ -1067,6 +1067,8 @@ auto run(std::span<char*> argv) -> int {
   } catch (const cxxopts::exceptions::exception& error) {
     throw pq::UsageError(fmt::format("{} (see pq {} --help)", error.what(), command->name));
   }
+  // Parsed into strings of its own: the password need not stay where `ps` shows it to every local user.
+  pq::hide_password_in_argv(static_cast<int>(argv.size()), argv.data());
   if (args.count("help") > 0) {
     fmt::print("{}", options.help({"", "connection"}));
     return kOk;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "pq/admin.hpp"       // IWYU pragma: export
+#include "pq/cli.hpp"         // IWYU pragma: export
 #include "pq/connection.hpp"  // IWYU pragma: export
 #include "pq/duration.hpp"    // IWYU pragma: export
 #include "pq/error.hpp"       // IWYU pragma: export

@@ -1,9 +1,13 @@
 #include "pg/conninfo.hpp"
 
+#include "pq/cli.hpp"
+
 #include <libpq-fe.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <span>
 
 #include "pg/handle.hpp"
 
@@ -91,6 +95,48 @@ auto secrets_of(std::string_view conninfo) -> std::vector<std::string> {
   return secrets;
 }
 
+namespace {
+
+auto is_space(char c) -> bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// Masks the value of each `password` keyword as written: up to the next '&' in a URI's query, in a key=value
+// string up to the next space, or within its quotes.
+void mask_keyword_values(std::span<char> text, bool uri) {
+  const std::string_view view(text.data(), text.size());
+  constexpr std::string_view kKeyword = "password";
+  for (auto at = view.find(kKeyword); at != std::string_view::npos; at = view.find(kKeyword, at + 1)) {
+    auto value = at + kKeyword.size();
+    while (!uri && value < view.size() && is_space(view[value])) ++value;
+    if (value >= view.size() || view[value] != '=') continue;
+    ++value;
+    while (!uri && value < view.size() && is_space(view[value])) ++value;
+    if (!uri && value < view.size() && view[value] == '\'') {
+      for (++value; value < view.size() && view[value] != '\''; ++value) {
+        if (view[value] == '\\' && value + 1 < view.size()) text[value++] = '*';
+        text[value] = '*';
+      }
+      continue;
+    }
+    for (; value < view.size() && (uri ? view[value] != '&' : !is_space(view[value])); ++value) text[value] = '*';
+  }
+}
+
+}  // namespace
+
+void mask_password(char* text) {
+  const std::span<char> chars(text, std::strlen(text));
+  const std::string_view view(text, chars.size());
+  const bool uri = view.starts_with("postgresql://") || view.starts_with("postgres://");
+  if (uri) {
+    const auto written = written_uri_password(view);
+    if (!written.empty()) {
+      const auto at = view.find(':', view.find("://") + 3) + 1;
+      std::fill_n(chars.begin() + static_cast<std::ptrdiff_t>(at), written.size(), '*');
+    }
+  }
+  mask_keyword_values(chars, uri);
+}
+
 auto scrub(std::string text, const std::vector<std::string>& secrets) -> std::string {
   for (const auto& secret : secrets) {
     for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
@@ -101,3 +147,21 @@ auto scrub(std::string text, const std::vector<std::string>& secrets) -> std::st
 }
 
 }  // namespace pq::pg
+
+namespace pq {
+
+void hide_password_in_argv(int argc, char** argv) {
+  constexpr std::string_view kOption = "--db";
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == kOption && i + 1 < argc) {
+      pg::mask_password(argv[++i]);
+    } else if (arg.starts_with(kOption) && arg.size() > kOption.size() && arg[kOption.size()] == '=') {
+      pg::mask_password(argv[i] + kOption.size() + 1);
+    } else if (arg == "--") {
+      return;  // what follows is no option
+    }
+  }
+}
+
+}  // namespace pq
