@@ -10,13 +10,15 @@
 namespace pq {
 namespace {
 
+auto too_long(std::size_t number, std::size_t max_document) -> UsageError {
+  return UsageError(fmt::format("line {} is longer than {} bytes, the limit for one job", number, max_document));
+}
+
 // Appends line `number` to `out` unless it is blank; offsets in messages count from the line's start.
 void add_line(std::string_view line, std::size_t number, std::size_t max_document, std::vector<std::string>& out) {
   if (line.ends_with('\r')) line.remove_suffix(1);
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
-  if (line.size() > max_document) {
-    throw UsageError(fmt::format("line {}: {} bytes; the limit for one job is {}", number, line.size(), max_document));
-  }
+  if (line.size() > max_document) throw too_long(number, max_document);
   try {
     validate_json(line);
   } catch (const JsonError& error) {
@@ -43,13 +45,42 @@ NdjsonReader::NdjsonReader(std::istream& in, std::size_t batch, std::size_t max_
 auto NdjsonReader::next() -> std::vector<std::string> {
   std::vector<std::string> documents;
   std::string line;
-  while (documents.size() < batch_ && std::getline(*in_, line)) {
-    ++lines_;
-    bytes_ += line.size() + (in_->eof() ? 0 : 1);
-    add_line(line, lines_, max_document_, documents);
-  }
+  while (documents.size() < batch_ && read_line(line)) add_line(line, lines_, max_document_, documents);
   if (in_->bad()) throw Error(fmt::format("cannot read line {} of the input", lines_ + 1));
   return documents;
+}
+
+// Unlike std::getline, gives up on a line as soon as it is too long, so that one huge line costs no more
+// memory than the limit.
+auto NdjsonReader::read_line(std::string& line) -> bool {
+  line.clear();
+  auto* buffer = in_->rdbuf();
+  if (buffer == nullptr || !in_->good()) return false;
+  using traits = std::istream::traits_type;
+  bool any = false;
+  try {
+    for (auto c = buffer->sbumpc(); !traits::eq_int_type(c, traits::eof()); c = buffer->sbumpc()) {
+      any = true;
+      ++bytes_;
+      if (traits::to_char_type(c) == '\n') break;
+      line.push_back(traits::to_char_type(c));
+      // One byte more may be the CR of a CRLF, which add_line drops.
+      if (line.size() > max_document_ && (line.size() - max_document_ > 1 || line.back() != '\r')) {
+        throw too_long(lines_ + 1, max_document_);
+      }
+    }
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception&) {  // a stream buffer's own read error
+    in_->setstate(std::ios::badbit);
+    return false;
+  }
+  if (!any) {
+    in_->setstate(std::ios::eofbit);
+    return false;
+  }
+  ++lines_;
+  return true;
 }
 
 }  // namespace pq

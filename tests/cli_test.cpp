@@ -47,12 +47,19 @@ enum class Stdout {
   broken,  ///< a pipe whose reader is gone: EPIPE, or death by SIGPIPE
 };
 
+/// Where the child's stdin comes from: a pipe the test writes, or one that cannot be read.
+enum class Stdin {
+  pipe,
+  closed,     ///< no descriptor 0 at all
+  directory,  ///< a directory: every read fails with EISDIR
+};
+
 /// The pq binary as a child process, its three streams on pipes.
 class Child {
  public:
   /// `env` entries "NAME=value" are added to this process's environment, replacing any of the same name.
   explicit Child(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
-                 Stdout stdout_to = Stdout::pipe) {
+                 Stdout stdout_to = Stdout::pipe, Stdin stdin_from = Stdin::pipe) {
     std::array<int, 2> in{}, out{}, err{};
     std::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill the tests as they feed it
     REQUIRE(::pipe2(in.data(), O_CLOEXEC) == 0);
@@ -87,6 +94,8 @@ class Child {
       ::dup2(err[1], STDERR_FILENO);
       if (stdout_to == Stdout::full) ::dup2(::open("/dev/full", O_WRONLY), STDOUT_FILENO);
       if (stdout_to == Stdout::closed) ::close(STDOUT_FILENO);
+      if (stdin_from == Stdin::directory) ::dup2(::open("/tmp", O_RDONLY | O_DIRECTORY), STDIN_FILENO);
+      if (stdin_from == Stdin::closed) ::close(STDIN_FILENO);
       ::execve(argv[0], argv.data(), envp.data());
       ::_exit(127);
     }
@@ -436,6 +445,34 @@ TEST_SUITE("cli") {
     auto objects = lines(as_json.out);
     REQUIRE(objects.size() == 2);
     CHECK(pq.job(int64_t(json(objects[1])["id"]))->data == "2");
+  }
+
+  TEST_CASE("input over the payload limit is refused before it is read whole, and nothing is put") {
+    auto pq = test::fresh();
+    const std::string huge = "\"" + std::string(3U << 20U, 'x') + "\"";
+    auto lines_in = run(pq, {"put", "big", "--ndjson"}, "1\n" + huge + "\n2\n");
+    check_error(lines_in, 2, "line 2 is longer than 1048576 bytes, the limit for one job; no job was put");
+    check_error(run(pq, {"put", "big"}, huge), 2, "stdin holds more than 1048576 bytes, the limit for one job");
+    const auto path = test::scratch("huge.json");
+    std::ofstream(path) << huge;
+    check_error(run(pq, {"put", "big", "--file", path}), 2, "holds more than 1048576 bytes");
+    CHECK(pq["big"].size() == 0);
+  }
+
+  TEST_CASE("an unreadable stdin or file is an error, not an empty input") {
+    auto pq = test::fresh();
+    for (auto stdin_from : {Stdin::closed, Stdin::directory}) {
+      CAPTURE(static_cast<int>(stdin_from));
+      auto args = std::vector<std::string>{"put", "q", "--ndjson"};
+      auto extra = connection(pq);
+      args.insert(args.end(), extra.begin(), extra.end());
+      check_error(Child(args, {}, Stdout::pipe, stdin_from).finish(), 2, "cannot read stdin: ");
+      args.erase(args.begin() + 2);
+      check_error(Child(args, {}, Stdout::pipe, stdin_from).finish(), 2, "cannot read stdin: ");
+    }
+    check_error(run(pq, {"put", "q", "--file", "/tmp"}), 2, "cannot read '/tmp': it is a directory");
+    check_error(run(pq, {"put", "q", "--ndjson", "--file", "/tmp"}), 2, "cannot read '/tmp': it is a directory");
+    CHECK(pq["q"].size() == 0);
   }
 
   TEST_CASE("put --ndjson with a malformed line puts nothing and names the line") {

@@ -1,4 +1,6 @@
+#include <array>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,34 @@ TEST_SUITE("ndjson") {
   TEST_CASE("a line over the size limit is refused by number") {
     std::istringstream in("1\n\"" + std::string(100, 'x') + "\"\n");
     pq::NdjsonReader reader(in, 10, 50);
-    CHECK_THROWS_WITH_AS(reader.next(), "line 2: 102 bytes; the limit for one job is 50", pq::UsageError);
+    CHECK_THROWS_WITH_AS(reader.next(), "line 2 is longer than 50 bytes, the limit for one job", pq::UsageError);
+    // Exactly the limit is fine, with LF or CRLF.
+    std::istringstream exact("\"" + std::string(48, 'x') + "\"\r\n\"" + std::string(48, 'y') + "\"\n");
+    pq::NdjsonReader fits(exact, 10, 50);
+    CHECK(fits.next().size() == 2);
+  }
+
+  TEST_CASE("a line over the size limit is refused before more than the limit is read") {
+    // Hands out 8 MiB of one line in 4 KiB pieces, counting what it gave.
+    class Endless : public std::streambuf {
+     public:
+      std::size_t handed = 0;
+
+     protected:
+      auto underflow() -> int_type override {
+        if (handed >= (8U << 20U)) return traits_type::eof();
+        chunk_.fill('x');
+        handed += chunk_.size();
+        setg(chunk_.data(), chunk_.data(), chunk_.data() + chunk_.size());
+        return traits_type::to_int_type(chunk_[0]);
+      }
+
+     private:
+      std::array<char, 4096> chunk_{};
+    } source;
+    std::istream in(&source);
+    pq::NdjsonReader reader(in, 10, 100'000);
+    CHECK_THROWS_WITH_AS(reader.next(), "line 1 is longer than 100000 bytes, the limit for one job", pq::UsageError);
+    CHECK(source.handed <= 100'000 + 4096);
   }
 }

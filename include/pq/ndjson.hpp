@@ -18,7 +18,8 @@ namespace pq {
 /// Reads NDJSON from a stream a batch at a time, so that input of any length takes bounded memory.
 class NdjsonReader {
  public:
-  /// A line longer than `max_document` bytes is refused with a pq::UsageError naming it.
+  /// A line longer than `max_document` bytes is refused with a pq::UsageError naming it, as soon as that
+  /// many bytes were read: memory stays bounded by the limit, however long the line.
   explicit NdjsonReader(std::istream& in, std::size_t batch = 10'000,
                         std::size_t max_document = std::numeric_limits<std::size_t>::max());
 
@@ -31,6 +32,8 @@ class NdjsonReader {
   [[nodiscard]] auto bytes() const noexcept -> std::size_t { return bytes_; }
 
  private:
+  auto read_line(std::string& line) -> bool;
+
   std::istream* in_;
   std::size_t batch_;
   std::size_t max_document_;
