@@ -13,7 +13,8 @@ namespace {
 using std::chrono::microseconds;
 using Micros = std::chrono::time_point<Clock, microseconds>;
 
-constexpr std::string_view kDurationShape = "expected a number followed by s, m, h or d";
+constexpr std::string_view kDurationShape =
+    "expected seconds (1.5), or a number followed by ms, s, m, h or d (500ms, 90s, 5m, 2h, 1d)";
 constexpr std::string_view kTimeShape = "expected YYYY-MM-DDTHH:MM:SS[.fraction] followed by Z or ±HH:MM";
 
 // Input comes from command lines and files: quote it without control characters and within a line.
@@ -91,28 +92,51 @@ auto parse_time(std::string_view text) -> Micros {
   return time;
 }
 
-// "5m" → 5 minutes; nullopt when the text is not a number followed by a unit.
+// "5m" → 5 minutes, "1.5" → 1.5 seconds; nullopt when the text is not a number with an optional unit.
 auto try_duration(std::string_view text) -> std::optional<microseconds> {
-  if (text.size() < 2) return std::nullopt;
-  const auto number = text.substr(0, text.size() - 1);
+  const auto number_end = text.find_first_not_of("0123456789.");
+  const auto number = text.substr(0, number_end);
+  const auto unit_text = number_end == std::string_view::npos ? std::string_view{} : text.substr(number_end);
   microseconds unit{0};
-  switch (text.back()) {
-    case 's': unit = std::chrono::seconds(1); break;
-    case 'm': unit = std::chrono::minutes(1); break;
-    case 'h': unit = std::chrono::hours(1); break;
-    case 'd': unit = std::chrono::hours(24); break;
-    default: return std::nullopt;
+  if (unit_text.empty() || unit_text == "s") {
+    unit = std::chrono::seconds(1);
+  } else if (unit_text == "ms") {
+    unit = std::chrono::milliseconds(1);
+  } else if (unit_text == "m") {
+    unit = std::chrono::minutes(1);
+  } else if (unit_text == "h") {
+    unit = std::chrono::hours(1);
+  } else if (unit_text == "d") {
+    unit = std::chrono::hours(24);
+  } else {
+    return std::nullopt;
   }
+  const auto point = number.find('.');
+  const auto whole = number.substr(0, point);
+  const auto fraction = point == std::string_view::npos ? std::string_view{} : number.substr(point + 1);
+  if ((whole.empty() && fraction.empty()) || fraction.find('.') != std::string_view::npos ||
+      (point != std::string_view::npos && fraction.empty())) {
+    return std::nullopt;
+  }
+  auto too_long = [&] {
+    return UsageError(fmt::format("bad duration '{}': longer than the limit of {} days", shown(text),
+                                  std::chrono::duration_cast<std::chrono::days>(kMaxDuration).count()));
+  };
   std::int64_t count = 0;
-  for (char c : number) {
-    if (!is_digit(c)) return std::nullopt;
+  for (char c : whole) {
     count = count * 10 + (c - '0');
-    if (count > kMaxDuration / unit) {
-      throw UsageError(fmt::format("bad duration '{}': longer than the limit of {} days", shown(text),
-                                   std::chrono::duration_cast<std::chrono::days>(kMaxDuration).count()));
-    }
+    if (count > kMaxDuration / unit) throw too_long();
   }
-  return count * unit;
+  // The fraction of one unit, to the microsecond: six digits are enough for a second or more, and keep a
+  // day's microseconds times the numerator within 64 bits.
+  std::int64_t numerator = 0, denominator = 1;
+  for (char c : fraction.substr(0, 6)) {
+    numerator = numerator * 10 + (c - '0');
+    denominator *= 10;
+  }
+  const auto duration = count * unit + microseconds{numerator * unit.count() / denominator};
+  if (duration > kMaxDuration) throw too_long();
+  return duration;
 }
 
 auto looks_like_time(std::string_view text) -> bool {
@@ -127,7 +151,9 @@ auto parse_duration(std::string_view text) -> microseconds {
 }
 
 auto parse_when(std::string_view text) -> When {
-  constexpr std::string_view kShape = "expected a number followed by s, m, h or d, or an ISO-8601 time";
+  constexpr std::string_view kShape =
+      "expected seconds (1.5), or a number followed by ms, s, m, h or d (500ms, 90s, 5m, 2h, 1d), or an "
+      "ISO-8601 time";
   if (looks_like_time(text)) return parse_time(text);
   if (auto duration = try_duration(text)) return *duration;
   throw UsageError(fmt::format("bad duration '{}': {}", shown(text), kShape));

@@ -420,6 +420,9 @@ TEST_SUITE("cli") {
     CHECK(run(pq, {"get", "q", "--wait", "2m"}).out == "\"soon\"\n");
     check_error(run(pq, {"get", "q", "--keep", "--wait", "1"}), 2, "cannot --wait");
     check_error(run(pq, {"get", "q", "--wait", "soon"}), 2, "bad --wait 'soon'");
+    // Fractions, as every duration of pq's tools takes them.
+    CHECK(run(pq, {"get", "q", "--wait", "0.5"}).code == 1);
+    CHECK(run(pq, {"get", "q", "--wait", "1.5s"}).code == 1);
   }
 
   TEST_CASE("put --ndjson puts 100,000 lines in bulk and prints their ids") {
@@ -539,6 +542,7 @@ TEST_SUITE("cli") {
     CHECK(stopped.code == 0);
     CHECK(stopped.err.empty());
     check_error(run(pq, {"top", "--interval", "0"}), 2, "--interval must be longer than 0s");
+    CHECK(run(pq, {"top", "--iterations", "2", "--interval", "0.2"}).code == 0);
   }
 
   TEST_CASE("jobs lists with filters; show prints one job and its error history") {
@@ -673,7 +677,7 @@ TEST_SUITE("cli") {
           "deleted 1 job of queue 'p'\n");
     CHECK_FALSE(pq.job(waiting));
     check_error(run(pq, {"purge"}), 2, "purge needs --queue Q");
-    check_error(run(pq, {"purge", "--queue", "p", "--older-than", "5x"}), 2, "bad duration '5x'");
+    check_error(run(pq, {"purge", "--queue", "p", "--older-than", "5x"}), 2, "bad --older-than '5x'");
   }
 
   TEST_CASE("migrate installs the schema; version needs no database") {
@@ -709,7 +713,8 @@ TEST_SUITE("cli") {
     check_error(run(pq, {"put", "q", R"({"kind": Cox})"}), 2, "malformed JSON at offset 9");
     check_error(run(pq, {"put", "q"}, "{"), 2, "malformed JSON");
     check_error(run(pq, {"put", "q", "1", "--at", "5x"}), 2,
-                "pq: bad duration '5x': expected a number followed by s, m, h or d, or an ISO-8601 time");
+                "pq: bad duration '5x': expected seconds (1.5), or a number followed by ms, s, m, h or d (500ms, 90s, "
+                "5m, 2h, 1d), or an ISO-8601 time");
     check_error(run(pq, {"put", "q", "1", "--expected", "2026-02-30T00:00:00Z"}), 2, "is not a date");
     check_error(run(pq, {"put", "q", "1", "--priority", "high"}), 2, "bad --priority 'high': expected an integer");
     check_error(run(pq, {"put", "q", "1", "--priority", "40000"}), 2, "priority 40000 is out of range");

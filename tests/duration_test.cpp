@@ -20,6 +20,25 @@ auto utc(int y, unsigned mo, unsigned d) -> pq::TimePoint {
 }  // namespace
 
 TEST_SUITE("duration") {
+  TEST_CASE("durations take fractions, milliseconds, and bare numbers of seconds") {
+    CHECK(pq::parse_duration("1.5s") == 1500ms);
+    CHECK(pq::parse_duration("1.5") == 1500ms);
+    CHECK(pq::parse_duration("0.5") == 500ms);
+    CHECK(pq::parse_duration(".5") == 500ms);
+    CHECK(pq::parse_duration("5") == 5s);
+    CHECK(pq::parse_duration("500ms") == 500ms);
+    CHECK(pq::parse_duration("2.5ms") == 2500us);
+    CHECK(pq::parse_duration("1.25h") == 75min);
+    CHECK(pq::parse_duration("0.1d") == 144min);
+    CHECK(pq::parse_duration("0.0000001s") == 0us);
+    CHECK(pq::parse_duration("36499.5d") == pq::kMaxDuration - 12h);
+    CHECK_THROWS_WITH_AS((void)pq::parse_duration("36500.5d"), doctest::Contains("longer than the limit"),
+                         pq::UsageError);
+    auto when = pq::parse_when("2.5");
+    REQUIRE(when.delay());
+    CHECK(*when.delay() == 2500ms);
+  }
+
   TEST_CASE("durations are a whole number and a unit") {
     CHECK(pq::parse_duration("90s") == 90s);
     CHECK(pq::parse_duration("5m") == 5min);
@@ -32,8 +51,11 @@ TEST_SUITE("duration") {
 
   TEST_CASE("bad durations say what was expected") {
     CHECK_THROWS_WITH_AS((void)pq::parse_duration("5x"),
-                         "bad duration '5x': expected a number followed by s, m, h or d", pq::UsageError);
-    for (const char* text : {"", "s", "5", "-5m", "+5m", "1.5h", "5 m", " 5m", "5mm", "m5", "5M", "1e3s"}) {
+                         "bad duration '5x': expected seconds (1.5), or a number followed by ms, s, m, h or d "
+                         "(500ms, 90s, 5m, 2h, 1d)",
+                         pq::UsageError);
+    for (const char* text : {"", "s", ".", "5.", "1..5s", "1.5.2s", "-5m", "+5m", "5 m", " 5m", "5mm", "m5", "5M",
+                             "1e3s", "5us", "1,5s"}) {
       CAPTURE(text);
       CHECK_THROWS_AS((void)pq::parse_duration(text), pq::UsageError);
     }
@@ -60,7 +82,7 @@ TEST_SUITE("duration") {
 
   TEST_CASE("bad times say what is wrong") {
     CHECK_THROWS_WITH_AS((void)pq::parse_when("5x"),
-                         "bad duration '5x': expected a number followed by s, m, h or d, or an ISO-8601 time",
+                         "bad duration '5x': expected seconds (1.5), or a number followed by ms, s, m, h or d (500ms, 90s, 5m, 2h, 1d), or an ISO-8601 time",
                          pq::UsageError);
     CHECK_THROWS_WITH_AS((void)pq::parse_when("2026-02-29T10:00:00Z"), doctest::Contains("2026-02-29 is not a date"),
                          pq::UsageError);

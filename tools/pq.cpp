@@ -62,7 +62,8 @@ every command takes:
   --schema NAME      schema holding pq's tables (default: pq)
   --json             JSON output for scripts (all but top)
 
-durations and times (--at, --expected, --older-than): 90s, 5m, 2h, 1d, or 2026-12-01T10:00:00Z
+durations (--wait, --lease, --interval, --older-than): seconds (1.5), or a number and a unit: 500ms, 90s, 5m,
+2h, 1d; times (--at, --expected): a duration from now, or an ISO-8601 time such as 2026-12-01T10:00:00Z
 
 exit codes:
   0  done
@@ -238,16 +239,15 @@ auto parse_id(std::string_view text) -> std::int64_t {
   return id;
 }
 
-/// Seconds as a plain number (`--wait 5`), or a duration (`--wait 2m`).
+/// A duration as pq::parse_duration reads it (`--wait 1.5`, `--wait 2m`), its error naming the option.
 auto parse_seconds(std::string_view what, std::string_view text) -> microseconds {
-  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return pq::parse_duration(std::string(text) + "s");
-  }
   try {
     return pq::parse_duration(text);
-  } catch (const pq::UsageError&) {
-    throw pq::UsageError(fmt::format("bad {} '{}': expected seconds, or a number followed by s, m, h or d", what,
-                                     cell(text, 40)));
+  } catch (const pq::UsageError& error) {
+    std::string message = error.what();
+    constexpr std::string_view kGeneric = "bad duration";
+    if (message.starts_with(kGeneric)) message.replace(0, kGeneric.size(), fmt::format("bad {}", what));
+    throw pq::UsageError(message);
   }
 }
 
@@ -839,7 +839,7 @@ auto run_purge(Context& ctx) -> int {
   pq::PurgeFilter filter{.queue = ctx.text("queue").value_or(""), .state = state_option(ctx.args()),
                          .unfinished = ctx.has("force")};
   if (filter.queue.empty()) throw pq::UsageError("purge needs --queue Q (see pq purge --help)");
-  if (auto older = ctx.text("older-than")) filter.older_than = pq::parse_duration(*older);
+  if (auto older = ctx.text("older-than")) filter.older_than = parse_seconds("--older-than", *older);
   if (filter.state && !filter.unfinished && *filter.state != pq::JobState::completed &&
       *filter.state != pq::JobState::failed && *filter.state != pq::JobState::cancelled) {
     throw pq::UsageError(fmt::format("{} jobs are not finished, and purging them loses them; add --force if "
