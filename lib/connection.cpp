@@ -44,10 +44,10 @@ auto lock_holders(pg::Session& session) -> std::string {
   auto result = session.run(sql::schema_lock_holders, pg::Params{}.add(session.statements().schema()));
   std::string text;
   for (int row = 0; row < result.rows(); ++row) {
-    text += fmt::format("{}session {} ({}{}, transaction open {} s) holds {} on {}", row == 0 ? "" : "; ",
-                        result.i64(row, 0), result.text(row, 4),
-                        result.text(row, 3).empty() ? "" : ", application '" + log_safe(result.text(row, 3)) + "'",
-                        result.i64(row, 5), result.text(row, 2), result.text(row, 1));
+    text += fmt::format("{}session {} ({}{}, transaction open {} s) holds {}", row == 0 ? "" : "; ",
+                        result.i64(row, 0), result.text(row, 3),
+                        result.text(row, 2).empty() ? "" : ", application '" + log_safe(result.text(row, 2)) + "'",
+                        result.i64(row, 4), log_safe(result.text(row, 1)));
   }
   return text.empty() ? "the session that held it has gone" : text;
 }

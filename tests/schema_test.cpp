@@ -212,6 +212,7 @@ TEST_SUITE("schema") {
     CHECK(message.find("could not lock the tables of schema") != std::string::npos);
     CHECK(message.find("within 100 ms, 4 times") != std::string::npos);
     CHECK(message.find("session " + holder_pid + " (idle in transaction") != std::string::npos);
+    CHECK(message.find("holds jobs (RowShareLock)") != std::string::npos);
     CHECK(pq.schema_version() == 3);
     CHECK(pq.create() == pq::PQ::latest_schema_version());  // the holder is gone
   }
