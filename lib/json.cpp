@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <new>
 
 #include "pq/json.hpp"
 
@@ -49,15 +50,28 @@ constexpr std::array<std::string_view, 8> kTypeNames{"null",   "boolean", "integ
 auto describe(const Json& json) -> std::string {
   switch (json.type()) {
     case Json::Type::string: {
+      // Job data may hold anything: control characters are escaped, so that none reaches a terminal or a log.
       auto text = json.as_string();
-      return text.size() > 40 ? fmt::format("string \"{}...\"", text.substr(0, 40)) : fmt::format("string \"{}\"", text);
+      std::string shown;
+      for (char c : text.substr(0, 40)) {
+        const auto byte = static_cast<unsigned char>(c);
+        shown += byte < 0x20 || byte == 0x7f ? fmt::format("\\x{:02x}", byte) : std::string(1, c);
+      }
+      return fmt::format("string \"{}{}\"", shown, text.size() > 40 ? "..." : "");
     }
     case Json::Type::integer:
       return fmt::format("integer {}", json.as_int());
     case Json::Type::unsigned_integer:
       return fmt::format("integer {}", json.as_uint());
-    case Json::Type::number:
-      return fmt::format("number {}", json.as_double());
+    case Json::Type::number: {
+      const double value = json.as_double();
+      // 3.0 prints as "3": say why it is no integer, or "expected an integer, got number 3" makes no sense.
+      if (std::isfinite(value) && value == std::trunc(value)) {
+        return fmt::format("number {:.1f} (written with a decimal point or an exponent; an integer has neither)",
+                           value);
+      }
+      return fmt::format("number {}", value);
+    }
     case Json::Type::boolean:
       return json.as_bool() ? "true" : "false";
     default:
@@ -68,7 +82,12 @@ auto describe(const Json& json) -> std::string {
 }  // namespace
 
 auto Json::parse(std::string_view text) -> Json {
-  thread_local simdjson::dom::parser parser;
+  // The same limit as validate_json's, so that the two agree on what is JSON.
+  thread_local simdjson::dom::parser parser = [] {
+    simdjson::dom::parser fresh;
+    if (fresh.allocate(4096, kMaxJsonDepth) != simdjson::SUCCESS) throw std::bad_alloc();
+    return fresh;
+  }();
   simdjson::dom::element root;
   if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS) {
     validate_json(text);  // throws with the position for malformed text

@@ -57,8 +57,9 @@ auto check_number(std::string_view token) -> simdjson::error_code {
 }
 
 // Nesting beyond this is refused: the walk recurses once per level, so an unbounded depth would let a small
-// payload ("[[[[...") overflow the stack; and it is the depth Json::parse (simdjson's DOM) can read back.
-constexpr std::size_t kMaxDepth = simdjson::DEFAULT_MAX_DEPTH;
+// payload ("[[[[...") overflow the stack. And `pq jobs --json` puts every job two levels deeper (an array of
+// objects), which must stay under the recursion limit of consumers such as Python's json module.
+constexpr std::size_t kMaxDepth = kMaxJsonDepth;
 
 // `depth` counts the root as 1 and every value inside as one more than its container, as simdjson does.
 auto walk(od::value value, std::size_t depth) -> simdjson::error_code {
@@ -171,9 +172,14 @@ auto first_invalid_utf8(std::string_view text) -> std::size_t {
   auto line = 1 + std::count(before.begin(), before.end(), '\n');
   auto line_start = before.rfind('\n');
   auto column = offset - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1;
+  // The text may be anything (a file given by mistake): printable ASCII is shown, every other byte escaped,
+  // so that neither control characters nor broken UTF-8 reach the terminal.
   auto near = text.substr(offset, 16);
   std::string shown;
-  for (char c : near) shown += (static_cast<unsigned char>(c) < 0x20 || c == '\'') ? '?' : c;
+  for (char c : near) {
+    const auto byte = static_cast<unsigned char>(c);
+    shown += byte >= 0x20 && byte < 0x7f && c != '\'' && c != '\\' ? std::string(1, c) : fmt::format("\\x{:02x}", byte);
+  }
   throw JsonError(fmt::format("malformed JSON at offset {} (line {}, column {}): {}{}", offset, line, column,
                               what, near.empty() ? " at the end of the input" : fmt::format(" near '{}'", shown)),
                   offset);

@@ -22,7 +22,12 @@ void add_line(std::string_view line, std::size_t number, std::size_t max_documen
   try {
     validate_json(line);
   } catch (const JsonError& error) {
-    throw JsonError(fmt::format("line {}: {}", number, error.what()), error.offset());
+    // The line and column within a one-line document say nothing the offset does not.
+    std::string message = error.what();
+    if (auto at = message.find(" (line 1, column "); at != std::string::npos) {
+      message.erase(at, message.find(')', at) + 1 - at);
+    }
+    throw JsonError(fmt::format("line {}: {}", number, message), error.offset());
   }
   out.emplace_back(line);
 }

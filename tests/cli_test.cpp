@@ -276,6 +276,10 @@ TEST_SUITE("cli") {
 
     check_error(run(pq, {"get", "apples"}), 1, "queue 'apples' is empty");
     check_error(run(pq, {"get", "never used"}), 1, "queue 'never used' is empty");
+    // A name with control characters may be refused or quoted, but never reaches the terminal as it is.
+    auto escape = run(pq, {"get", "x\033[2Jy"});
+    CHECK(escape.code != 0);
+    CHECK(escape.err.find('\033') == std::string::npos);
   }
 
   TEST_CASE("get keeps the job when it cannot write it out: a full disk, a closed stdout, a closed pipe") {
@@ -487,6 +491,21 @@ TEST_SUITE("cli") {
     CHECK(run(pq, {"put", "bad", "--ndjson"}, input).err.find("no job was put") != std::string::npos);
     CHECK(pq["bad"].size() == 0);
     check_error(run(pq, {"put", "bad", "--ndjson", "1"}), 2, "--ndjson reads its jobs from --file or stdin");
+  }
+
+  TEST_CASE("jobs --json stays readable by Python's json module with the deepest job pq accepts") {
+    auto pq = test::fresh();
+    const std::size_t deepest = 512;
+    pq["deep"].put(std::string(deepest, '[') + std::string(deepest, ']'));
+    check_error(run(pq, {"put", "deep", std::string(deepest + 1, '[') + std::string(deepest + 1, ']')}), 2,
+                "nested deeper than 512 levels");
+    auto listed = run(pq, {"jobs", "--json"});
+    REQUIRE(listed.code == 0);
+    const auto path = test::scratch("jobs.json");
+    std::ofstream(path) << listed.out;
+    REQUIRE(std::system("command -v python3 > /dev/null") == 0);
+    const auto command = fmt::format("python3 -c 'import json,sys; json.load(sys.stdin)' < '{}'", path);
+    CHECK(std::system(command.c_str()) == 0);
   }
 
   TEST_CASE("stats count jobs per queue and state; --json for scripts") {

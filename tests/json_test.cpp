@@ -64,13 +64,34 @@ TEST_SUITE("json") {
 }
 
 TEST_SUITE("json") {
+  TEST_CASE("an error quotes the text near it with every non-printable byte escaped") {
+    try {
+      pq::validate_json("{\"a\": x\x1b[2J\xc3\xa9'\\}");
+      FAIL("accepted");
+    } catch (const pq::JsonError& error) {
+      const std::string message = error.what();
+      CAPTURE(message);
+      CHECK(message.find("near 'x\\x1b[2J\\xc3\\xa9\\x27\\x5c}'") != std::string::npos);
+      CHECK(message.find('\x1b') == std::string::npos);
+    }
+    try {
+      pq::validate_json("[\"\xff\x01\"]");
+      FAIL("accepted");
+    } catch (const pq::JsonError& error) {
+      const std::string message = error.what();
+      CAPTURE(message);
+      CHECK(message.find("invalid UTF-8 near '\\xff\\x01\"]'") != std::string::npos);
+      CHECK(message.find('\xff') == std::string::npos);
+    }
+  }
+
   TEST_CASE("nesting is bounded: a deep document is refused with a clear error, never a crash") {
     auto nest = [](std::size_t levels) { return std::string(levels, '[') + std::string(levels, ']'); };
-    CHECK_NOTHROW(pq::validate_json(nest(1024)));
-    CHECK(pq::Json::parse(nest(1024)).type() == pq::Json::Type::array);
-    CHECK_THROWS_WITH_AS(pq::validate_json(nest(1025)), doctest::Contains("nested deeper than 1024 levels"),
+    CHECK_NOTHROW(pq::validate_json(nest(512)));
+    CHECK(pq::Json::parse(nest(512)).type() == pq::Json::Type::array);
+    CHECK_THROWS_WITH_AS(pq::validate_json(nest(513)), doctest::Contains("nested deeper than 512 levels"),
                          pq::JsonError);
-    CHECK_THROWS_WITH_AS(pq::validate_json(nest(1025)), doctest::Contains("offset 1024"), pq::JsonError);
+    CHECK_THROWS_WITH_AS(pq::validate_json(nest(513)), doctest::Contains("offset 512"), pq::JsonError);
     // 800 KB, under the default payload limit: once enough to overflow the stack of whoever put it.
     CHECK_THROWS_AS(pq::validate_json(nest(400000)), pq::JsonError);
     CHECK_THROWS_AS(pq::Json::parse(nest(400000)), pq::JsonError);

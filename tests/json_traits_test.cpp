@@ -86,6 +86,12 @@ TEST_SUITE("json") {
     CHECK_THROWS_WITH_AS(pq::decode<unsigned>(json["neg"]), "expected a non-negative integer, got integer -1",
                          pq::DecodeError);
     CHECK_THROWS_WITH_AS(pq::decode<int>(json["x"]), "expected an integer, got number 1.5", pq::DecodeError);
+    CHECK_THROWS_WITH_AS(pq::decode<int>(pq::Json::parse("3.0")),
+                         "expected an integer, got number 3.0 (written with a decimal point or an exponent; an "
+                         "integer has neither)",
+                         pq::DecodeError);
+    CHECK_THROWS_WITH_AS(pq::decode<int>(pq::Json::parse("\"a\\u001b[2J\"")),
+                         "expected an integer, got string \"a\\x1b[2J\"", pq::DecodeError);
     CHECK_THROWS_WITH_AS((void)json["missing"], "missing member \"missing\"", pq::DecodeError);
     using IntMap = std::map<std::string, int>;
     CHECK_THROWS_WITH_AS(pq::decode<IntMap>(pq::Json::parse(R"({"k":"v"})")),

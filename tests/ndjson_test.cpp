@@ -16,7 +16,12 @@ TEST_SUITE("ndjson") {
 
   TEST_CASE("a malformed line is named by its number, counted from first_line") {
     CHECK_THROWS_WITH_AS(pq::read_ndjson("1\n2\n{\"a\": x}\n4"),
-                         doctest::Contains("line 3: malformed JSON at offset 6"), pq::JsonError);
+                         doctest::Contains("line 3: malformed JSON at offset 6: "), pq::JsonError);
+    try {
+      (void)pq::read_ndjson("1\n2\n{\"a\": x}\n4");
+    } catch (const pq::JsonError& error) {
+      CHECK(std::string(error.what()).find("(line 1") == std::string::npos);  // one line number, not two
+    }
     CHECK_THROWS_WITH_AS(pq::read_ndjson("1\n\n[", 15), doctest::Contains("line 17: malformed JSON"),
                          pq::JsonError);
     // A document may not continue over two lines.

@@ -18,8 +18,13 @@
 
 namespace pq {
 
+/// The deepest nesting of arrays and objects pq accepts: low enough that common consumers read every job
+/// back (Python's json module fails near 1000 levels).
+inline constexpr std::size_t kMaxJsonDepth = 512;
+
 /// Throws pq::JsonError naming the offset, line and column where `text` stops being one JSON document that
-/// PostgreSQL's jsonb can store (no NUL bytes, no \u0000 escapes, valid UTF-8).
+/// PostgreSQL's jsonb can store (no NUL bytes, no \u0000 escapes, valid UTF-8, nested at most kMaxJsonDepth
+/// levels). The message quotes a few bytes of the text from there, non-printable ones escaped as \xNN.
 void validate_json(std::string_view text);
 
 /// A value that does not fit the type a handler asked for. Jobs failing this way are failed at once:
