@@ -2,8 +2,9 @@
 #include <cxxopts.hpp>
 #include <fmt/core.h>
 
-#include <cmath>
 
+#include "pq/cli.hpp"
+#include "pq/duration.hpp"
 #include "pq/error.hpp"
 #include "pq/worker.hpp"
 
@@ -13,11 +14,13 @@ namespace {
 constexpr int kUsage = 2;
 constexpr int kDatabase = 3;
 
-auto seconds(double value, const char* option) -> std::chrono::milliseconds {
-  if (!std::isfinite(value) || value < 0 || value > 1e9) {
-    throw UsageError(fmt::format("--{} must be a number of seconds between 0 and 1e9, got {}", option, value));
+// Durations in pq's one syntax (pq::parse_duration: 30s, 1.5, 500ms, 2m), as milliseconds.
+auto duration(const cxxopts::ParseResult& args, const char* option) -> std::chrono::milliseconds {
+  try {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(parse_duration(args[option].as<std::string>()));
+  } catch (const UsageError& error) {
+    throw UsageError(fmt::format("--{}: {}", option, error.what()));
   }
-  return std::chrono::milliseconds{static_cast<std::int64_t>(value * 1000)};
 }
 
 // cxxopts quotes with ‘’, which not every terminal or log shows.
@@ -60,20 +63,21 @@ auto options_spec(const char* program) -> cxxopts::Options {
        cxxopts::value<int>())
       ("prefetch", "most jobs claimed ahead of free slots, when jobs are short (0: none)",
        cxxopts::value<int>()->default_value("1000"))
-      ("lease", "seconds a claimed job is leased; heartbeats renew it", cxxopts::value<double>()->default_value("30"))
-      ("grace", "seconds running jobs may finish at shutdown", cxxopts::value<double>()->default_value("30"))
+      ("lease", "how long a claimed job is leased; heartbeats renew it", cxxopts::value<std::string>()->default_value("30s"))
+      ("grace", "how long running jobs may finish at shutdown (a second SIGTERM ends it)",
+       cxxopts::value<std::string>()->default_value("30s"))
       ("plugin", "shared library whose PQ_PLUGIN registers tasks (repeatable)", cxxopts::value<std::vector<std::string>>())
       ("exec", "KIND=COMMAND: run COMMAND under /bin/sh -c for jobs of KIND, JSON on stdin (repeatable)",
        cxxopts::value<std::vector<std::string>>())
-      ("timeout", "seconds an --exec command may run before its process group is killed",
-       cxxopts::value<double>()->default_value("1800"))
+      ("timeout", "how long an --exec command may run before its process group is killed",
+       cxxopts::value<std::string>()->default_value("30m"))
       ("max-attempts", "most attempts of an --exec job; a job's own max_attempts, if lower, wins",
        cxxopts::value<int>()->default_value("25"))
-      ("retry-in", "fixed seconds between attempts of --exec jobs (default: exponential backoff)",
-       cxxopts::value<double>())
+      ("retry-in", "fixed delay between attempts of --exec jobs (default: exponential backoff)",
+       cxxopts::value<std::string>())
       ("burst", "return once the queues have nothing available")
-      ("burst-wait", "with --burst, first wait for scheduled jobs (retries) due within these seconds",
-       cxxopts::value<double>()->default_value("0"))
+      ("burst-wait", "with --burst, first wait for scheduled jobs (retries) due within this long",
+       cxxopts::value<std::string>()->default_value("0s"))
       ("no-rescue", "leave jobs whose lease expired to pq-scheduler")
       ("no-listen", "poll only, without LISTEN/NOTIFY (behind a transaction-pooling PgBouncer)")
       ("no-prepare", "do not use named prepared statements (PgBouncer before 1.21)")
@@ -89,6 +93,7 @@ auto worker_main(int argc, char** argv, Registry registry) -> int {
   auto spec = options_spec(argc > 0 ? argv[0] : "pq-worker");
   try {
     auto args = spec.parse(argc, argv);
+    hide_password_in_argv(argc, argv);
     if (args.count("help") != 0U) {
       fmt::print("{}", spec.help());
       return 0;
@@ -107,10 +112,10 @@ auto worker_main(int argc, char** argv, Registry registry) -> int {
         .queues = split(text("queues")),
         .concurrency = args["concurrency"].as<int>(),
         .prefetch = args["prefetch"].as<int>(),
-        .lease = seconds(args["lease"].as<double>(), "lease"),
-        .shutdown_grace = seconds(args["grace"].as<double>(), "grace"),
+        .lease = duration(args, "lease"),
+        .shutdown_grace = duration(args, "grace"),
         .burst = args.count("burst") != 0U,
-        .burst_wait = seconds(args["burst-wait"].as<double>(), "burst-wait"),
+        .burst_wait = duration(args, "burst-wait"),
         .rescue = args.count("no-rescue") == 0U,
         .handle_signals = true,
         .id = {},
@@ -122,8 +127,8 @@ auto worker_main(int argc, char** argv, Registry registry) -> int {
     if (args.count("exec") != 0U) {
       if (options.queues.empty()) throw UsageError("--exec needs --queues: the queues whose jobs the commands run");
       TaskOptions task{.max_attempts = args["max-attempts"].as<int>(),
-                       .timeout = seconds(args["timeout"].as<double>(), "timeout")};
-      if (args.count("retry-in") != 0U) task.retry_in = seconds(args["retry-in"].as<double>(), "retry-in");
+                       .timeout = duration(args, "timeout")};
+      if (args.count("retry-in") != 0U) task.retry_in = duration(args, "retry-in");
       for (const auto& spec_text : args["exec"].as<std::vector<std::string>>()) {
         auto equals = spec_text.find('=');
         if (equals == 0 || equals == std::string::npos) {

@@ -148,6 +148,24 @@ TEST_SUITE("process") {
     test::Child quotes(worker_args(pq, {"--concurrency", "abc"}), {}, test::scratch("8.log"));
     CHECK(quotes.wait(30s) == 2);
     CHECK(quotes.output().find("'abc'") != std::string::npos);
+    test::Child bad_lease(worker_args(pq, {"--queues", "x", "--exec", "k=true", "--lease", "soon"}), {},
+                          test::scratch("10.log"));
+    CHECK(bad_lease.wait(30s) == 2);
+    CHECK(bad_lease.output().find("--lease") != std::string::npos);
+
+    // pq-scheduler speaks of its own options, in its own units.
+    test::Child days(scheduler_args(pq, {"--retention", "7"}), {}, test::scratch("s1.log"));
+    CHECK(days.wait(30s) == 2);
+    CHECK(days.output().find("--retention needs a unit, such as 7d") != std::string::npos);
+    test::Child ttl(scheduler_args(pq, {"--interval", "20"}), {}, test::scratch("s2.log"));
+    CHECK(ttl.wait(30s) == 2);
+    CHECK(ttl.output().find("--leader-ttl (10000 ms) must be longer than --interval (20000 ms)") != std::string::npos);
+    test::Child loud(scheduler_args(pq, {"--quiet", "--verbose"}), {}, test::scratch("s3.log"));
+    CHECK(loud.wait(30s) == 2);
+    test::Child help({test::built("PQ_SCHEDULER_BIN"), "--help"}, {}, test::scratch("s4.log"));
+    CHECK(help.wait(30s) == 0);
+    CHECK(help.output().find("(default: \"\")") == std::string::npos);
+    CHECK(help.output().find("(default: 7d)") != std::string::npos);
   }
 
   TEST_CASE("database errors: exit 3 at start when waiting cannot help, reconnect through an outage otherwise") {
@@ -177,6 +195,10 @@ TEST_SUITE("process") {
     test::Child outage({test::built("PQ_WORKER_BIN"), "--db", dead, "--queues", "x", "--exec", "k=true"}, {},
                        test::scratch("outage.log"));
     REQUIRE(test::wait_until([&] { return outage.output().find("reconnecting") != std::string::npos; }));
+    // Nobody else on the machine reads the password from its command line.
+    const auto cmdline = test::read_file("/proc/" + std::to_string(outage.pid()) + "/cmdline");
+    CHECK(cmdline.find("sentinel-pw") == std::string::npos);
+    CHECK(cmdline.find("127.0.0.1:1/x") != std::string::npos);
     outage.signal(SIGTERM);
     CHECK(outage.wait(30s) == 0);
     CHECK(outage.output().find("sentinel-pw") == std::string::npos);

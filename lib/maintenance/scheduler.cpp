@@ -85,10 +85,10 @@ void Scheduler::run() {
   auto& s = *state_;
   std::optional<SignalScope> signals;
   if (s.options.handle_signals) signals.emplace(s.stopping, s.wake);
-  s.log(LogLevel::info, "scheduler {} started on {}: interval {} ms, retention {} h (failed {} h)", s.options.id,
-        s.pq.describe(), s.options.interval.count(),
-        std::chrono::duration_cast<std::chrono::hours>(s.options.retention).count(),
-        std::chrono::duration_cast<std::chrono::hours>(s.options.failed_retention).count());
+  using Hours = std::chrono::duration<double, std::ratio<3600>>;
+  s.log(LogLevel::info, "scheduler {} started on {}: interval {} ms, retention {:g} h (failed {:g} h)", s.options.id,
+        s.pq.describe(), s.options.interval.count(), Hours(s.options.retention).count(),
+        Hours(s.options.failed_retention).count());
   while (!s.stopping) {
     try {
       run_once();
