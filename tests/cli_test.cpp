@@ -541,6 +541,21 @@ TEST_SUITE("cli") {
     CHECK(pears["oldest_available_seconds"].is_null());
   }
 
+  TEST_CASE("top fits the width of its terminal; very old jobs show as >999d") {
+    auto pq = test::fresh();
+    pq[std::string(30, 'q')].put("1", {.schedule_at = std::chrono::sys_days{std::chrono::year{1970} / 1 / 1}});
+    auto args = connection(pq);
+    args.insert(args.begin(), {"top", "--iterations", "1"});
+    auto narrow = Child(args, {"COLUMNS=70"}).finish();
+    REQUIRE(narrow.code == 0);
+    CAPTURE(narrow.out);
+    CHECK(narrow.out.find("QUEUE") != std::string::npos);
+    for (const auto& line : lines(narrow.out)) CHECK(line.size() <= 70);
+    auto wide = Child(args, {"COLUMNS=200"}).finish();
+    CHECK(wide.out.find(">999d") != std::string::npos);
+    CHECK(wide.out.find("FINISHED/S") != std::string::npos);
+  }
+
   TEST_CASE("top samples until --iterations or SIGINT") {
     auto pq = test::fresh();
     pq["apples"].put("1");
@@ -588,10 +603,15 @@ TEST_SUITE("cli") {
     CHECK(shown.code == 0);
     CHECK(shown.out.find("failed") != std::string::npos);
     CHECK(shown.out.find("3 of 3") != std::string::npos);
-    CHECK(shown.out.find("attempt 3 at 2026-01-01T00:00:00Z: boom") != std::string::npos);
+    CHECK(shown.out.find("attempt 3 at 2026-01-01T00:00:00.000000Z: boom") != std::string::npos);
+    for (const auto& line : lines(shown.out)) CHECK_FALSE(line.ends_with(' '));
     auto as_json = run(pq, {"show", std::to_string(failed), "--json"});
     REQUIRE(as_json.code == 0);
     CHECK(std::string_view(json(as_json.out)["errors"].at(0)["error"]) == "boom");
+    // Error entries stored with a zone offset show in UTC like every other time.
+    test::force_job(pq, failed, R"(errors = '[{"attempt": 1, "at": "2026-01-01T01:00:00+01:00", "error": "x"}]')");
+    CHECK(run(pq, {"show", std::to_string(failed)}).out.find("attempt 1 at 2026-01-01T00:00:00.000000Z: x") !=
+          std::string::npos);
     check_error(run(pq, {"show", "999999"}), 1, "job 999999 not found");
     check_error(run(pq, {"show", "x1"}), 2, "bad job id 'x1'");
   }
@@ -747,7 +767,14 @@ TEST_SUITE("cli") {
     check_error(run(pq, {"jobs", "--limit", "0"}), 2, "limit is 0");
     check_error(run(pq, {"jobs", "--bogus"}), 2, "'bogus' does not exist (see pq jobs --help)");
     check_error(run(pq, {"frobnicate"}), 2, "unknown command 'frobnicate'");
+    check_error(run(pq, {"put", "q", "-0"}), 2, "'-0' reads as an option; to give it as a value, put it last, after --");
+    check_error(run(pq, {"show", "-5"}), 2, "'-5' reads as an option");
+    check_error(Child({"--db"}).finish(), 2, "--db needs a value");
+    check_error(run(pq, {"put", "q", "1", "--priority", "-5", "-7"}), 2, "'-7' reads as an option");
     CHECK(test::scalar(pq, "select count(*) from \"" + pq.options().schema + "\".jobs") == "0");
+    auto args = connection(pq);
+    args.insert(args.end(), {"put", "q", "--", "-0"});
+    CHECK(Child(args).finish().code == 0);
   }
 
   TEST_CASE("a password given with --db does not stay in the command line that ps shows") {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -166,6 +168,7 @@ auto jobs_count(std::int64_t count) -> std::string {
 /// `90s`, `3m12s`, `2h05m`, `3d04h`: two units are enough for a person.
 auto human_duration(microseconds duration) -> std::string {
   const auto s = std::chrono::duration_cast<std::chrono::seconds>(duration).count();
+  if (s >= 1000LL * 86400) return ">999d";  // a job put for 1970, say: the exact figure helps nobody
   if (s < 60) return fmt::format("{}s", s);
   if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
   if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
@@ -175,7 +178,21 @@ auto human_duration(microseconds duration) -> std::string {
 /// A time relative to this machine's clock: `3m12s ago`, `in 2h05m`. Good enough for display only.
 auto relative(pq::TimePoint time) -> std::string {
   const auto age = std::chrono::duration_cast<microseconds>(pq::Clock::now() - time);
-  return age >= 0us ? human_duration(age) + " ago" : "in " + human_duration(-age);
+  const auto magnitude = age >= 0us ? age : -age;
+  // Under a second, whole seconds would say "in 0s" for a job due in 0.8 s.
+  const auto text = magnitude < 1s ? fmt::format("{:.1f}s", std::chrono::duration<double>(magnitude).count())
+                                   : human_duration(magnitude);
+  return age >= 0us ? text + " ago" : "in " + text;
+}
+
+/// A time as pq shows it everywhere: UTC, `2026-12-01T10:00:00.000000Z`. Text that is no time (an error
+/// entry written by hand) is shown as it is, made safe.
+auto shown_time(std::string_view text) -> std::string {
+  try {
+    if (auto at = pq::parse_when(text).at()) return pq::format_time(pq::TimePoint{*at});
+  } catch (const pq::UsageError&) {
+  }
+  return cell(text, 40);
 }
 
 class Table {
@@ -188,16 +205,21 @@ class Table {
 
   void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
 
-  [[nodiscard]] auto render() const -> std::string {
+  /// The table, with as many columns from the left as fit in `max_width` characters (always the first).
+  [[nodiscard]] auto render(std::size_t max_width = std::string::npos) const -> std::string {
     std::vector<std::size_t> widths;
     for (const auto& column : columns_) widths.push_back(display_width(column.header));
     for (const auto& row : rows_) {
       for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
     }
+    std::size_t shown = 1;
+    for (std::size_t used = widths[0]; shown < widths.size() && used + 2 + widths[shown] <= max_width; ++shown) {
+      used += 2 + widths[shown];
+    }
     std::string out;
     auto line = [&](auto&& text_of) {
       std::string text;
-      for (std::size_t i = 0; i < columns_.size(); ++i) {
+      for (std::size_t i = 0; i < shown; ++i) {
         const std::string& value = text_of(i);
         const std::string padding(widths[i] - display_width(value), ' ');
         if (i > 0) text += "  ";
@@ -411,10 +433,10 @@ class Progress {
     if (total_ && *total_ > 0) {
       const auto percent = std::min<std::size_t>(100, bytes * 100 / *total_);
       const auto filled = percent * 30 / 100;
-      fmt::print(stderr, "\r[{}{}] {:3}%  {} jobs", std::string(filled, '#'), std::string(30 - filled, ' '),
-                 percent, jobs);
+      fmt::print(stderr, "\r[{}{}] {:3}%  {}", std::string(filled, '#'), std::string(30 - filled, ' '), percent,
+                 jobs_count(static_cast<std::int64_t>(jobs)));
     } else {
-      fmt::print(stderr, "\r{} jobs", jobs);
+      fmt::print(stderr, "\r{}", jobs_count(static_cast<std::int64_t>(jobs)));
     }
     std::fflush(stderr);
   }
@@ -682,12 +704,26 @@ class StopSignals {
   struct sigaction old_term_ {};
 };
 
+/// The width to fit: COLUMNS when set, else the terminal's; unlimited for output that is no terminal.
+auto terminal_width(bool terminal) -> std::size_t {
+  if (const char* columns = std::getenv("COLUMNS")) {
+    std::size_t value = 0;
+    const std::string_view text = columns;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error == std::errc{} && end == text.data() + text.size() && value > 0) return value;
+  }
+  winsize size{};
+  if (terminal && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return std::string::npos;
+}
+
 auto run_top(Context& ctx) -> int {
   const auto interval = parse_seconds("--interval", ctx.text("interval").value_or("1"));
   if (interval <= 0us) throw pq::UsageError("--interval must be longer than 0s");
   const auto iterations = parse_integer<std::int64_t>("--iterations", ctx.text("iterations").value_or("0"));
   if (iterations < 0) throw pq::UsageError("--iterations must be 0 (until stopped) or more");
   const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+  const auto width = terminal_width(terminal);
   pq::Admin admin{ctx.pq()};
   const StopSignals stop;
   // Each sample counts the jobs finished since the previous one, so the rate needs no counter in the database.
@@ -703,12 +739,13 @@ auto run_top(Context& ctx) -> int {
     const auto stats = admin.stats(window);
     std::string screen;
     if (terminal) {
-      screen = fmt::format("\x1b[H\x1b[2Jpq top: {}, schema '{}', every {}; Ctrl-C stops\n\n", ctx.pq().describe(),
-                           cell(ctx.pq().options().schema), human_duration(interval));
+      const auto title = fmt::format("pq top: {}, schema '{}', every {}; Ctrl-C stops", ctx.pq().describe(),
+                                     cell(ctx.pq().options().schema), human_duration(interval));
+      screen = fmt::format("\x1b[H\x1b[2J{}\n\n", cell(title, width));
     } else if (i > 0) {
       screen = "\n";
     }
-    screen += stats.empty() ? "no jobs\n" : stats_table(stats, window).render();
+    screen += stats.empty() ? "no jobs\n" : stats_table(stats, window).render(width);
     fmt::print("{}", screen);
     std::fflush(stdout);
   }
@@ -756,7 +793,11 @@ auto run_show(Context& ctx) -> int {
     return t ? fmt::format("{} ({})", pq::format_time(*t), relative(*t)) : std::string("-");
   };
   std::string out;
-  auto field = [&](std::string_view name, const std::string& value) { out += fmt::format("{:<17}{}\n", name, value); };
+  auto field = [&](std::string_view name, const std::string& value) {
+    auto line = fmt::format("{:<17}{}", name, value);
+    while (line.ends_with(' ')) line.pop_back();
+    out += line + '\n';
+  };
   field("id", std::to_string(job->id));
   field("queue", cell(job->queue, 200));
   field("kind", job->kind.empty() ? "-" : cell(job->kind, 200));
@@ -774,7 +815,7 @@ auto run_show(Context& ctx) -> int {
   const auto history = pq::error_history(*job);
   field("errors", history.empty() ? "-" : "");
   for (const auto& error : history) {
-    out += fmt::format("  attempt {}{}: {}\n", error.attempt, error.at.empty() ? "" : " at " + cell(error.at, 40),
+    out += fmt::format("  attempt {}{}: {}\n", error.attempt, error.at.empty() ? "" : " at " + shown_time(error.at),
                        cell(error.error, 500));
   }
   fmt::print("{}", out);
@@ -1028,7 +1069,10 @@ auto command_index(std::span<char*> argv) -> std::size_t {
   for (std::size_t i = 1; i < argv.size(); ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--db" || arg == "--schema") {
-      ++i;
+      if (++i == argv.size()) {
+        throw pq::UsageError(fmt::format("{} needs a value: {} (see pq --help)", arg,
+                                         arg == "--db" ? "a connection string or URI" : "a schema name"));
+      }
     } else if (!arg.starts_with('-')) {
       return i;
     }
@@ -1065,6 +1109,20 @@ auto run(std::span<char*> argv) -> int {
   try {
     args = options.parse(static_cast<int>(rest.size()), rest.data());
   } catch (const cxxopts::exceptions::exception& error) {
+    // "-5" or "-0" reads as options named 5 and 0: say how to give it as a value instead.
+    auto is_negative = [](std::string_view arg) { return arg.size() > 1 && arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9'; };
+    for (std::size_t i = 1; i < rest.size(); ++i) {
+      const std::string_view before = rest[i - 1];
+      const bool option_value = i > 1 && before.starts_with('-') && !is_negative(before) &&
+                                before.find('=') == std::string_view::npos;
+      if (!is_negative(rest[i]) || option_value ||
+          dynamic_cast<const cxxopts::exceptions::no_such_option*>(&error) == nullptr) {
+        continue;
+      }
+      throw pq::UsageError(fmt::format("'{}' reads as an option; to give it as a value, put it last, after --: "
+                                       "pq {} [OPTIONS] -- {}",
+                                       cell(rest[i], 40), command->name, cell(rest[i], 40)));
+    }
     throw pq::UsageError(fmt::format("{} (see pq {} --help)", error.what(), command->name));
   }
   // Parsed into strings of its own: the password need not stay where `ps` shows it to every local user.
