@@ -12,7 +12,8 @@ namespace pq {
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
 
-/// The life of a job (see DESIGN §2). Each state names who moves a job out of it.
+/// The life of a job, in the order of the database's job_state type (sql/migrations/001_init.sql), whose last
+/// three states are the terminal ones. Each state names who moves a job out of it.
 enum class JobState {
   scheduled,  ///< waits for schedule_at; the promoter or a blocking get of its queue makes it available
   available,  ///< ready; a claim (worker or get) takes it, `pq cancel` cancels it
