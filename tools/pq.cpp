@@ -546,28 +546,27 @@ auto get_leased(Context& ctx, const std::string& name) -> int {
 auto run_get(Context& ctx) -> int {
   const auto name = ctx.required("queue", "a QUEUE");
   if (ctx.has("lease")) return get_leased(ctx, name);
-  std::optional<pq::Job> job;
+  auto empty = [&] { return Nothing(fmt::format("queue '{}' is empty", cell(name))); };
   if (ctx.has("keep")) {
     if (ctx.has("wait")) throw pq::UsageError("--keep looks at the queue as it is and cannot --wait");
-    job = pq::Admin{ctx.pq()}.peek(name);
-  } else {
-    // The job completes only when its transaction commits, after it was written out: a job that could not
-    // be printed stays in the queue.
-    auto queue = ctx.pq()[name];
-    auto tx = ctx.pq().begin();
-    job = queue.get(tx, wait_option(ctx));
-    if (!job) throw Nothing(fmt::format("queue '{}' is empty", cell(name)));
+    auto job = pq::Admin{ctx.pq()}.peek(name);
+    if (!job) throw empty();
     fmt::print("{}\n", ctx.json() ? json_job(*job) : job->data);
-    try {
-      flush_output();
-    } catch (const OutputError& error) {
-      throw OutputError(fmt::format("{}; job {} stays in the queue", error.what(), job->id));
-    }
-    tx.commit();
     return kOk;
   }
-  if (!job) throw Nothing(fmt::format("queue '{}' is empty", cell(name)));
+  // The job completes only when its transaction commits, after it was written out: a job that could not be
+  // printed stays in the queue.
+  auto queue = ctx.pq()[name];
+  auto tx = ctx.pq().begin();
+  auto job = queue.get(tx, wait_option(ctx));
+  if (!job) throw empty();
   fmt::print("{}\n", ctx.json() ? json_job(*job) : job->data);
+  try {
+    flush_output();
+  } catch (const OutputError& error) {
+    throw OutputError(fmt::format("{}; job {} stays in the queue", error.what(), job->id));
+  }
+  tx.commit();
   return kOk;
 }
 
