@@ -576,6 +576,8 @@ TEST_SUITE("cli") {
     CHECK(stopped.code == 0);
     CHECK(stopped.err.empty());
     check_error(run(pq, {"top", "--interval", "0"}), 2, "--interval must be longer than 0s");
+    // Without --iterations, only a failed write ends it when its reader is gone.
+    check_error(run_to(Stdout::broken, pq, {"top", "--interval", "0.1"}), 3, "cannot write to stdout: Broken pipe");
     CHECK(run(pq, {"top", "--iterations", "2", "--interval", "0.2"}).code == 0);
   }
 

@@ -746,7 +746,7 @@ auto run_top(Context& ctx) -> int {
     }
     screen += stats.empty() ? "no jobs\n" : stats_table(stats, window).render(width);
     fmt::print("{}", screen);
-    std::fflush(stdout);
+    flush_output();  // with SIGPIPE ignored, a reader that left (pq top | head) must end the loop
   }
   return kOk;
 }
