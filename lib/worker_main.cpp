@@ -23,20 +23,6 @@ auto duration(const cxxopts::ParseResult& args, const char* option) -> std::chro
   }
 }
 
-// cxxopts quotes with ‘’, which not every terminal or log shows.
-auto plain_quotes(std::string_view text) -> std::string {
-  std::string out;
-  for (std::size_t at = 0; at < text.size(); ++at) {
-    if (text.substr(at).starts_with("\u2018") || text.substr(at).starts_with("\u2019")) {
-      out += '\'';
-      at += 2;
-    } else {
-      out += text[at];
-    }
-  }
-  return out;
-}
-
 auto split(const std::string& list) -> std::vector<std::string> {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -157,13 +143,13 @@ auto worker_main(int argc, char** argv, Registry registry) -> int {
     worker.run();
     return 0;
   } catch (const cxxopts::exceptions::exception& error) {
-    fmt::print(stderr, "{}: {}\n", spec.program(), plain_quotes(error.what()));
+    fmt::print(stderr, "{}: {}\n", spec.program(), one_line(error.what()));
     return kUsage;
   } catch (const UsageError& error) {
-    fmt::print(stderr, "{}: {}\n", spec.program(), error.what());
+    fmt::print(stderr, "{}: {}\n", spec.program(), one_line(error.what()));
     return kUsage;
   } catch (const std::exception& error) {
-    fmt::print(stderr, "{}: {}\n", spec.program(), error.what());
+    fmt::print(stderr, "{}: {}\n", spec.program(), one_line(error.what()));
     return kDatabase;
   }
 }

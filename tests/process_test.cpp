@@ -162,6 +162,9 @@ TEST_SUITE("process") {
     CHECK(ttl.output().find("--leader-ttl (10000 ms) must be longer than --interval (20000 ms)") != std::string::npos);
     test::Child loud(scheduler_args(pq, {"--quiet", "--verbose"}), {}, test::scratch("s3.log"));
     CHECK(loud.wait(30s) == 2);
+    test::Child bogus(scheduler_args(pq, {"--bogus"}), {}, test::scratch("s5.log"));
+    CHECK(bogus.wait(30s) == 2);
+    CHECK(bogus.output().find("'bogus'") != std::string::npos);  // plain quotes, as every terminal shows them
     test::Child help({test::built("PQ_SCHEDULER_BIN"), "--help"}, {}, test::scratch("s4.log"));
     CHECK(help.wait(30s) == 0);
     CHECK(help.output().find("(default: \"\")") == std::string::npos);

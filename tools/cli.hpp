@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "pq/cli.hpp"
 #include "pq/error.hpp"
 #include "pq/testing.hpp"
 
@@ -20,13 +21,13 @@ auto guarded_main(const char* program, Body&& body) -> int {
   try {
     return body();
   } catch (const cxxopts::exceptions::exception& error) {
-    fmt::print(stderr, "{}: {}\n", program, error.what());
+    fmt::print(stderr, "{}: {}\n", program, one_line(error.what()));
     return 2;
   } catch (const UsageError& error) {
-    fmt::print(stderr, "{}: {}\n", program, error.what());
+    fmt::print(stderr, "{}: {}\n", program, one_line(error.what()));
     return 2;
   } catch (const std::exception& error) {
-    fmt::print(stderr, "{}: {}\n", program, error.what());
+    fmt::print(stderr, "{}: {}\n", program, one_line(error.what()));
     return 3;
   }
 }

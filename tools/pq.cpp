@@ -84,23 +84,6 @@ class Nothing : public std::runtime_error {
 
 // ---- text ----------------------------------------------------------------------------------------------
 
-/// Every message is one line: libpq's multi-line errors are joined, cxxopts' typographic quotes made plain.
-auto one_line(std::string_view text) -> std::string {
-  std::string out;
-  for (std::size_t at = 0; at < text.size(); ++at) {
-    if (text[at] == '\n') {
-      while (at + 1 < text.size() && (text[at + 1] == ' ' || text[at + 1] == '\t' || text[at + 1] == '\n')) ++at;
-      if (at + 1 < text.size()) out += "; ";
-    } else if (text.substr(at).starts_with("\u2018") || text.substr(at).starts_with("\u2019")) {
-      out += '\'';
-      at += 2;
-    } else {
-      out += text[at];
-    }
-  }
-  return out;
-}
-
 /// Text from the database or the user, made safe for a table cell: no control characters, at most `width`
 /// characters.
 auto cell(std::string_view text, std::size_t width = 60) -> std::string {
@@ -1157,7 +1140,7 @@ void keep_standard_descriptors() {
 auto main(int argc, char** argv) -> int {
   auto fail = [](int code, std::string_view message) {
     std::fflush(stdout);
-    fmt::print(stderr, "pq: {}\n", one_line(message));
+    fmt::print(stderr, "pq: {}\n", pq::one_line(message));
     return code;
   };
   // A closed pipe must be an EPIPE error that keeps the job, not a silent death by SIGPIPE.

@@ -1,7 +1,16 @@
-// What command-line programs built on pq share with pq's own: keeping a password out of `ps`.
+// What command-line programs built on pq share with pq's own: keeping a password out of `ps`, and messages
+// of one line.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 namespace pq {
+
+/// An error message as one line for a terminal or a log: lines joined with "; ", typographic quotes made
+/// plain, and any other control character or invalid UTF-8 escaped ("\x1b"), so that no input can forge
+/// output.
+[[nodiscard]] auto one_line(std::string_view text) -> std::string;
 
 /// Overwrites with '*', in place, the password that a `--db URL` or `--db=URL` argument carries (a URI's
 /// `user:PASSWORD@` or `?password=`, or a `password=...` of a key=value connection string), so that other
