@@ -76,10 +76,16 @@ auto take(pg::Session& session, std::string_view queue) -> std::optional<Job> {
 }
 
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
-           std::string_view worker, const std::vector<std::string>* kinds) -> std::vector<Job> {
+           std::string_view worker, const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip)
+    -> std::vector<Job> {
   pg::Params params;
   params.add(queue).add(limit).add(lease).add(worker);
   add_text_array(params, kinds);
+  if (skip != nullptr && !skip->empty()) {
+    params.add(pg::integer_array(*skip));
+  } else {
+    params.add_null();
+  }
   if (auto jobs = decode_jobs(session.run(sql::queue_claim, params)); !jobs.empty()) return jobs;
   return decode_jobs(session.run(sql::queue_claim, params));
 }

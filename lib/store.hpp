@@ -35,9 +35,10 @@ auto put(pg::Session& session, std::string_view queue, std::string_view data, co
 auto put_many(pg::Session& session, std::string_view queue, std::span<const std::string> data,
               const PutOptions& options) -> std::vector<std::int64_t>;
 auto take(pg::Session& session, std::string_view queue) -> std::optional<Job>;
-/// `kinds`: claim only jobs of these kinds; nullptr claims any kind.
+/// `kinds`: claim only jobs of these kinds; nullptr claims any kind. `skip`: jobs not to claim.
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
-           std::string_view worker, const std::vector<std::string>* kinds = nullptr) -> std::vector<Job>;
+           std::string_view worker, const std::vector<std::string>* kinds = nullptr,
+           const std::vector<std::int64_t>* skip = nullptr) -> std::vector<Job>;
 
 struct Promotion {
   std::int64_t promoted = 0;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 
 #include <fmt/core.h>
 
@@ -53,6 +54,9 @@ struct Slot {
 constexpr std::size_t kSlots = 64;
 std::array<Slot, kSlots> slots;
 
+// Handlers running now: a scope that ends waits for them, so that none touches a service that is gone.
+std::atomic<int> in_handler{0};
+
 std::mutex scopes_mutex;
 int scopes = 0;
 int quiet_scopes = 0;
@@ -61,6 +65,8 @@ struct sigaction previous_int {};
 struct sigaction previous_tstp {};
 
 extern "C" void on_signal(int signal) {
+  const int saved_errno = errno;
+  in_handler.fetch_add(1);
   for (auto& slot : slots) {
     auto* stopping = slot.stopping.load();
     if (stopping == nullptr) continue;
@@ -72,11 +78,14 @@ extern "C" void on_signal(int signal) {
     }
     if (const auto* wake = slot.wake.load()) wake->notify();
   }
+  in_handler.fetch_sub(1);
+  errno = saved_errno;
 }
 
 void install(int signal, struct sigaction& previous) {
   struct sigaction action {};
   action.sa_handler = on_signal;
+  action.sa_flags = SA_RESTART;  // the application's blocking calls go on through a Ctrl-Z or a stop
   sigemptyset(&action.sa_mask);
   ::sigaction(signal, &action, &previous);
 }
@@ -113,6 +122,7 @@ SignalScope::~SignalScope() {
   slot.quiet = nullptr;
   slot.stops = nullptr;
   slot.wake = nullptr;
+  while (in_handler.load() != 0) std::this_thread::yield();
 }
 
 }  // namespace pq

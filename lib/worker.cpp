@@ -182,6 +182,7 @@ void Worker::run() {
               "worker {} stopped: {} claimed, {} completed, {} retried, {} failed, {} cancelled, {} released, {} lost",
               shared->options.id, stats.claimed, stats.completed, stats.retried, stats.failed, stats.cancelled,
               stats.released, stats.lost);
+  signals.reset();  // before the flags are cleared, so that no late signal sets them for the next run()
   shared->stopping = false;
   shared->stops = 0;
   shared->quiet = false;

@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
+#include "pg/session.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;
@@ -50,6 +53,74 @@ TEST_SUITE("worker") {
     CHECK(second->state == pq::JobState::failed);
     CHECK(second->errors.find("timed out after 500 ms") != std::string::npos);
     CHECK(test::scalar(pq, "select count(*) from " + effects) == "0");
+  }
+
+  TEST_CASE("a transactional job still running at shutdown rolls back, even when its handler returns later") {
+    auto pq = test::fresh();
+    const auto effects = effects_table(pq);
+    // Shared with the handler by value: its thread outlives run().
+    auto started = std::make_shared<std::atomic<bool>>(false);
+    auto returned = std::make_shared<std::atomic<bool>>(false);
+    auto slow = pq["late"].task(
+        "slow",
+        [effects, started, returned](pq::Context& context) {
+          context.transaction().exec("insert into " + effects + " values ($1, 1)", {context.job().id});
+          *started = true;
+          std::this_thread::sleep_for(1500ms);  // ignores its stop token
+          *returned = true;
+        },
+        {.transactional = true});
+    auto id = slow.push();
+    test::LogCapture log;
+    pq::Worker worker(pq, {.queues = {"late"}, .shutdown_grace = 100ms, .handle_signals = false, .log = log.sink()});
+    std::thread stopper([&] {
+      REQUIRE(test::wait_until([&] { return started->load(); }));
+      worker.stop();
+    });
+    worker.run();
+    stopper.join();
+    CHECK(log.contains("still running in its transaction at shutdown; it rolls back"));
+    REQUIRE(test::wait_until([&] { return returned->load(); }));
+    std::this_thread::sleep_for(200ms);  // time for a commit, if one were coming
+    CHECK(test::scalar(pq, "select count(*) from " + effects) == "0");
+    CHECK(pq.job(id)->state != pq::JobState::completed);
+  }
+
+  TEST_CASE("results the database cannot take for a while (read-only) are kept and written later") {
+    auto pq = test::fresh();
+    std::atomic<bool> go{false};
+    auto wait = pq["ro"].task("wait", [&] {
+      while (!go) std::this_thread::sleep_for(5ms);
+    });
+    for (int i = 0; i < 3; ++i) wait.push();
+    // The whole server turns read-only, as during a failover; restored however the test ends.
+    struct ReadOnly {
+      pq::pg::Session admin{test::server().url()};
+      ReadOnly() { set("on"); }
+      ~ReadOnly() { set("off"); }
+      void set(const std::string& value) {
+        admin.exec("set default_transaction_read_only = off", {}, pq::pg::Format::text);
+        admin.exec("alter system set default_transaction_read_only = " + value, {}, pq::pg::Format::text);
+        admin.exec("select pg_reload_conf()", {}, pq::pg::Format::text);
+      }
+    };
+    test::LogCapture log;
+    auto options = test::burst({"ro"}, log, 3);
+    options.rescue = false;
+    pq::Worker worker(pq, options);
+    std::optional<ReadOnly> read_only;
+    std::thread unblock([&] {
+      REQUIRE(test::wait_until([&] { return worker.stats().claimed == 3; }));
+      read_only.emplace();
+      go = true;
+      CHECK(test::wait_until([&] { return log.contains("cannot write 3 job results"); }));
+      read_only.reset();
+    });
+    worker.run();
+    unblock.join();
+    CHECK(worker.stats().completed == 3);
+    CHECK(worker.stats().lost == 0);
+    CHECK(test::scalar(pq, "select count(*) from " + test::jobs_table(pq) + " where state = 'completed'") == "3");
   }
 
   TEST_CASE("transactional jobs waiting for a pooled connection keep their leases") {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <iterator>
+#include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -60,61 +62,22 @@ class Completer {
  private:
   static constexpr auto kTick = std::chrono::milliseconds(100);
 
-  // Writes a batch, one guarded statement per kind of result, and returns the outcomes still to write: those
-  // of the statements that did not reach the database. A statement the database refuses for its data is
-  // split into single rows, so one bad row never holds up the others; a row refused alone is dropped (its
-  // lease lapses and the rescuer retries the job).
+  // Writes a batch, one guarded statement per kind of result, and returns the outcomes still to write. A
+  // statement the database refuses for a row's data is bisected down to that row, so one bad row never holds
+  // up the others; a row refused alone is dropped (its lease lapses and the rescuer retries the job). Any
+  // other failure means the database cannot take results now: they are kept and sent again after a backoff.
   auto write(std::vector<Outcome> batch, bool leaving) -> std::vector<Outcome> {
     std::array<std::vector<Outcome>, 4> groups;
     for (auto& outcome : batch) groups.at(static_cast<std::size_t>(outcome.kind)).push_back(std::move(outcome));
     std::vector<Outcome> rest;
-    bool away = false;
-    for (auto& group : groups) {
-      if (group.empty()) continue;
-      if (away) {
-        std::move(group.begin(), group.end(), std::back_inserter(rest));
-        continue;
-      }
-      try {
-        write_group(group);
-        continue;
-      } catch (const Error& error) {
-        if (error.retryable()) {
-          away = true;
-          session_.reset();
-          shared_->log(LogLevel::warning, "cannot write {} job results: {}; retrying in {} ms", group.size(),
-                       error.what(), backoff_.current().count());
-          std::move(group.begin(), group.end(), std::back_inserter(rest));
-          continue;
-        }
-        if (group.size() == 1) {
-          drop(group.front(), error);
-          continue;
-        }
-      }
-      for (auto& outcome : group) {
-        if (away) {
-          rest.push_back(std::move(outcome));
-          continue;
-        }
-        std::vector<Outcome> one{std::move(outcome)};
-        try {
-          write_group(one);
-        } catch (const Error& error) {
-          if (!error.retryable()) {
-            drop(one.front(), error);
-            continue;
-          }
-          away = true;
-          session_.reset();
-          rest.push_back(std::move(one.front()));
-        }
-      }
-    }
+    std::optional<std::string> away;
+    for (auto& group : groups) write_bisecting(group, 0, group.size(), rest, away);
     if (!away) {
       backoff_.reset();
       return rest;
     }
+    shared_->log(LogLevel::warning, "cannot write {} job results: {}; retrying in {} ms", rest.size(), *away,
+                 backoff_.current().count());
     if (leaving && ++failures_at_exit_ > 3) {
       // The process is going: these jobs stay running with their leases and the rescuer takes them.
       shared_->log(LogLevel::error, "giving up on {} job results at shutdown; the rescuer will retry them",
@@ -126,8 +89,41 @@ class Completer {
     return rest;
   }
 
+  // What the database refuses because of a row's values: retrying the same row cannot help.
+  static auto refused_for_data(const Error& error) -> bool {
+    const auto& state = error.sqlstate();
+    return state.starts_with("22") || state.starts_with("23") || state == "P0001";
+  }
+
+  void write_bisecting(std::vector<Outcome>& group, std::size_t begin, std::size_t end, std::vector<Outcome>& rest,
+                       std::optional<std::string>& away) {
+    if (begin == end) return;
+    if (!away) {
+      try {
+        write_group(std::span<const Outcome>(group).subspan(begin, end - begin));
+        return;
+      } catch (const Error& error) {
+        if (!refused_for_data(error)) {
+          away = error.what();
+          session_.reset();
+        } else if (end - begin == 1) {
+          drop(group[begin], error);
+          return;
+        }
+      }
+    }
+    if (away) {
+      std::move(group.begin() + static_cast<std::ptrdiff_t>(begin), group.begin() + static_cast<std::ptrdiff_t>(end),
+                std::back_inserter(rest));
+      return;
+    }
+    const auto middle = begin + (end - begin) / 2;
+    write_bisecting(group, begin, middle, rest, away);
+    write_bisecting(group, middle, end, rest, away);
+  }
+
   // One statement for outcomes of one kind; throws what the database says.
-  void write_group(const std::vector<Outcome>& group) {
+  void write_group(std::span<const Outcome> group) {
     auto& session = connect();
     const auto& worker = shared_->options.id;
     store::Held held;
@@ -165,7 +161,7 @@ class Completer {
   }
 
   // Logs and counts a group of outcomes of one kind by what the database did with them.
-  void report(const std::vector<Outcome>& group, const std::vector<std::int64_t>& written,
+  void report(std::span<const Outcome> group, const std::vector<std::int64_t>& written,
               const std::vector<std::int64_t>& cancelled) {
     // A batch can hold thousands of results: one lookup each, not a scan of the ids written.
     const std::unordered_set<std::int64_t> written_ids(written.begin(), written.end());
@@ -231,9 +227,11 @@ class Completer {
                                     std::chrono::duration_cast<std::chrono::microseconds>(shared_->options.lease));
       std::unordered_map<std::int64_t, bool> cancel_requested;  // of the jobs still held
       for (const auto& beat : beats) cancel_requested.emplace(beat.id, beat.cancel_requested);
+      std::unordered_set<std::int64_t> lost;
       for (const auto& job : jobs) {
         auto beat = cancel_requested.find(job->job.id);
         if (beat == cancel_requested.end()) {
+          lost.insert(job->job.id);
           if (!job->stop.stop_requested()) {
             shared_->log(LogLevel::warning, "job {} ({}) lost its lease; asking its handler to stop", job->job.id,
                          job->where());
@@ -245,10 +243,20 @@ class Completer {
           job->stop.request_stop();
         }
       }
+      if (!lost.empty()) forget_unstarted(lost);
     } catch (const Error& error) {
       session_.reset();
       shared_->log(LogLevel::warning, "heartbeat failed: {}", error.what());
     }
+  }
+
+  // Claimed jobs not yet started whose lease passed on (rescued while they waited) must not start here.
+  void forget_unstarted(const std::unordered_set<std::int64_t>& lost) {
+    std::lock_guard lock(shared_->mutex);
+    auto& ready = shared_->ready;
+    const auto before = ready.size();
+    std::erase_if(ready, [&](const auto& job) { return lost.contains(job->job.id); });
+    shared_->counters.lost += static_cast<std::int64_t>(before - ready.size());
   }
 
   // Called with the mutex held.

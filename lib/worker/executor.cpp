@@ -49,6 +49,8 @@ auto run_transactional(Shared& shared, RunningJob& running) -> std::optional<Out
   }
   tx.commit();
   ++shared.counters.completed;
+  shared.log(LogLevel::debug, "job {} ({}) attempt {} completed in {:.3f} s", job.id, running.where(), job.attempt,
+             std::chrono::duration<double>(SteadyClock::now() - running.started).count());
   return std::nullopt;
 }
 
@@ -103,10 +105,6 @@ void executor_loop(const std::shared_ptr<Shared>& shared) {
     auto result = execute(*shared, *running);
 
     const double ran = std::chrono::duration<double>(SteadyClock::now() - running->started).count();
-    if (result && result->kind == Outcome::Kind::completed) {
-      shared->log(LogLevel::debug, "job {} ({}) attempt {} completed in {:.3f} s", running->job.id, running->where(),
-                  running->job.attempt, ran);
-    }
     lock.lock();
     if (running->detached) return;  // released at shutdown: this thread was let go
     if (running->abandoned) {
@@ -117,10 +115,13 @@ void executor_loop(const std::shared_ptr<Shared>& shared) {
     } else {
       average_into(shared->job_seconds, ran);
       shared->running.erase(running->job.id);
+      if (result && result->kind == Outcome::Kind::completed) {
+        shared->log(LogLevel::debug, "job {} ({}) attempt {} completed in {:.3f} s", running->job.id,
+                    running->where(), running->job.attempt, ran);
+      }
       if (result) shared->push_outcome(std::move(*result));
     }
     shared->job_done.notify_all();
-    if (!shared->abandoned.empty()) shared->work_ready.notify_all();
     // Woken per batch, not per job: it has nothing to do while the buffer of claimed jobs is half full.
     if (shared->claim_wanted() > 0) shared->wake_fetcher.notify();
   }
@@ -185,6 +186,7 @@ void abandon(const std::shared_ptr<Shared>& shared, const std::shared_ptr<Runnin
 
 void detach(const std::shared_ptr<Shared>& shared, RunningJob& job) {
   job.abandoned = job.detached = true;
+  job.timed_out = true;  // a transactional run must roll back, as the shutdown says it does
   job.stop.request_stop();
   shared->running.erase(job.job.id);
   shared->abandoned.erase(job.job.id);

@@ -43,6 +43,8 @@ class Fetcher {
           const bool done_before = shared_->options.burst && settled();
           auto round = claim_round();
           if (round.full) {
+            // Every slot held by timed-out handlers that have not returned: a burst does not wait for them.
+            if (done_before && round.claimed == 0) return;
             claim_now = true;  // there may be more: claim again as soon as a slot frees
           } else if (round.claimed == 0) {
             if (rescue() > 0) claim_now = true;
@@ -113,13 +115,18 @@ class Fetcher {
     int wanted = free;
     const auto lease = std::chrono::duration_cast<std::chrono::microseconds>(shared_->options.lease);
     const auto& queues = shared_->queues;
+    std::vector<std::int64_t> busy;  // timed out, their handlers still running here
+    {
+      std::lock_guard lock(shared_->mutex);
+      for (const auto& [id, job] : shared_->abandoned) busy.push_back(id);
+    }
     // Start with a different queue each round, so that a busy queue cannot starve the others.
     for (std::size_t i = 0; i < queues.size() && wanted > 0; ++i) {
       const auto& queue = queues[(start_ + i) % queues.size()];
       const auto sent = SteadyClock::now();
       const auto& kinds = shared_->kinds.find(queue)->second;
       if (kinds.empty()) continue;
-      auto jobs = store::claim(*session_, queue, wanted, lease, shared_->options.id, &kinds);
+      auto jobs = store::claim(*session_, queue, wanted, lease, shared_->options.id, &kinds, &busy);
       const double took = std::chrono::duration<double>(SteadyClock::now() - sent).count();
       {
         std::lock_guard lock(shared_->mutex);

@@ -120,8 +120,11 @@ struct Shared {
   [[nodiscard]] auto in_hand() const noexcept -> std::size_t {
     return ready.size() + running.size() + abandoned.size();
   }
-  /// Nothing claimed, running or waiting to be written.
-  [[nodiscard]] auto settled() const noexcept -> bool { return in_hand() == 0 && unwritten == 0; }
+  /// Nothing claimed, running or waiting to be written. A timed-out handler that still runs does not count:
+  /// its outcome is written already, and a burst does not wait for a handler that may never return.
+  [[nodiscard]] auto settled() const noexcept -> bool {
+    return ready.empty() && running.empty() && unwritten == 0;
+  }
   /// Queues an outcome for the completer (call with `mutex` held).
   void push_outcome(Outcome outcome);
   /// Jobs worth claiming ahead of free slots now (call with `mutex` held).

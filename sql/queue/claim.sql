@@ -1,7 +1,8 @@
 -- available → running, up to $2 jobs of queue $1 in dequeue order, leased for $3 microseconds to worker $4,
 -- of the kinds in $5 only (NULL: any kind). A worker names the kinds it has handlers for, so a kind it does not
 -- know (a newer producer during a rolling deploy) stays available for a worker that knows it; the kind is no
--- index key, so jobs of other kinds ahead in the queue cost one index entry each to pass.
+-- index key, so jobs of other kinds ahead in the queue cost one index entry each to pass. Jobs in $6 are
+-- skipped: the worker's own timed-out runs of them still go on.
 -- The update finds the locked rows by their ctids, a direct heap fetch each, instead of a join through the
 -- primary key. ARRAY(subquery) is an init plan, run once: an IN (subquery) may be re-run by the planner and
 -- lock more than LIMIT rows (PostgreSQL bug #15715). A row that another transaction updated and committed
@@ -13,6 +14,7 @@ SET state = 'running', attempt = job.attempt + 1, attempted_at = now(),
 WHERE job.ctid = ANY (ARRAY(
     SELECT ctid FROM @schema@.jobs
     WHERE state = 'available' AND queue = $1::text AND ($5::text[] IS NULL OR kind = ANY ($5::text[]))
+      AND ($6::bigint[] IS NULL OR id <> ALL ($6::bigint[]))
     ORDER BY priority, expected_at, id
     LIMIT $2::integer
     FOR UPDATE SKIP LOCKED))
