@@ -73,7 +73,7 @@ TEST_SUITE("claim plan") {
     for (const std::string mode : {"force_custom_plan", "force_generic_plan"}) {
       CAPTURE(mode);
       // As a worker claims: only the kinds it has handlers for (the jobs here have none, kind '').
-      const auto [text, types, indexes] = plan_of(session, mode, "EXECUTE claim('q1', 10, 30000000, 'plan', '{\"\"}')");
+      const auto [text, types, indexes] = plan_of(session, mode, "EXECUTE claim('q1', 10, 30000000, 'plan', '{\"\"}', NULL)");
       CAPTURE(text);
       CHECK(std::count(types.begin(), types.end(), "Seq Scan") == 0);
       CHECK(std::count(types.begin(), types.end(), "Sort") == 0);
