@@ -135,7 +135,7 @@ TEST_SUITE("worker") {
     // A rescuer that runs all the time takes any lease the moment it lapses.
     std::atomic<bool> done{false};
     std::thread rescuer([&] {
-      pq::Rescuer rescue(pq);
+      pq::Rescuer rescue(pq::PQ{test::server().url(), {.schema = pq.options().schema}});  // a pool of its own
       while (!done) {
         rescue.run_once();
         std::this_thread::sleep_for(50ms);
