@@ -93,6 +93,10 @@ TEST_SUITE("soak") {
       // Statements it sent before it stopped may still be running: once none is, what the database says the
       // worker holds is exactly what it holds when it dies.
       REQUIRE(chaos::eventually([&] { return chaos::backends(pq, slot.application, "state = 'active'") == 0; }, 30s));
+      // A statement sent just before the stop may not have reached its backend yet (on a loaded machine the
+      // backend may not even have run): give it the time to arrive, then wait for it to end.
+      std::this_thread::sleep_for(250ms);
+      REQUIRE(chaos::eventually([&] { return chaos::backends(pq, slot.application, "state = 'active'") == 0; }, 30s));
       Kill hit{":" + std::to_string(slot.child->pid()) + ":", 0, {}};
       for (const auto& row : chaos::rows(pq, "select (extract(epoch from now()) * 1000000)::bigint, j.id, j.attempt "
                                              "from (select) now left join " + jobs + " j on j.state = 'running' "
