@@ -1,5 +1,5 @@
 // The worker's and the maintenance services' statements (see store.hpp).
-#include "store.hpp"
+#include "store/store.hpp"
 
 namespace pq::store {
 namespace {

@@ -1,7 +1,7 @@
-#include "store.hpp"
+#include "store/store.hpp"
 
-#include "job.hpp"
 #include "pg/statements.hpp"
+#include "store/job.hpp"
 
 namespace pq::store {
 namespace {
