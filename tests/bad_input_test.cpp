@@ -1,5 +1,5 @@
+#include "common/validate.hpp"
 #include "support.hpp"
-#include "validate.hpp"
 
 using namespace std::chrono_literals;
 

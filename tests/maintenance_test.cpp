@@ -1,6 +1,6 @@
 #include "pg/session.hpp"
-#include "pool.hpp"
-#include "store.hpp"
+#include "queue/pool.hpp"
+#include "store/store.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;

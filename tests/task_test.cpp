@@ -1,8 +1,8 @@
 #include <string>
 #include <vector>
 
-#include "retry_policy.hpp"
 #include "support.hpp"
+#include "task/retry_policy.hpp"
 
 using namespace std::chrono_literals;
 

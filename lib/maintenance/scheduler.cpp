@@ -1,10 +1,10 @@
 // pq::Scheduler: one round per interval; only the leader acts.
 #include <fmt/core.h>
 
-#include "log.hpp"
+#include "common/log.hpp"
+#include "common/wakeup.hpp"
 #include "pq/error.hpp"
 #include "pq/scheduler.hpp"
-#include "wakeup.hpp"
 
 namespace pq {
 

@@ -1,10 +1,10 @@
 // The maintenance services. Each is one statement run on a pooled session; Scheduler decides when.
 #include <fmt/core.h>
 
-#include "pool.hpp"
 #include "pq/error.hpp"
 #include "pq/scheduler.hpp"
-#include "store.hpp"
+#include "queue/pool.hpp"
+#include "store/store.hpp"
 
 namespace pq {
 namespace {

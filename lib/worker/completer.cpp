@@ -10,11 +10,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "backoff.hpp"
-#include "pool.hpp"
+#include "common/backoff.hpp"
 #include "pq/error.hpp"
+#include "queue/pool.hpp"
 #include "state.hpp"
-#include "store.hpp"
+#include "store/store.hpp"
 
 namespace pq::worker {
 namespace {

@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/validate.hpp"
 #include "pq/error.hpp"
 #include "pq/transaction.hpp"
-#include "retry_policy.hpp"
+#include "queue/transaction_access.hpp"
 #include "state.hpp"
-#include "store.hpp"
-#include "transaction_access.hpp"
-#include "validate.hpp"
+#include "store/store.hpp"
+#include "task/retry_policy.hpp"
 
 namespace pq::worker {
 namespace {

@@ -6,11 +6,11 @@
 #include <string_view>
 
 #include "pg/statements.hpp"
-#include "pool.hpp"
 #include "pq/error.hpp"
+#include "queue/pool.hpp"
+#include "queue/wait.hpp"
 #include "state.hpp"
-#include "store.hpp"
-#include "wait.hpp"
+#include "store/store.hpp"
 
 namespace pq::worker {
 namespace {

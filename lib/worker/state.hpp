@@ -18,11 +18,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "log.hpp"
+#include "common/log.hpp"
+#include "common/wakeup.hpp"
 #include "pq/connection.hpp"
 #include "pq/task.hpp"
 #include "pq/worker.hpp"
-#include "wakeup.hpp"
 
 namespace pq::worker {
 

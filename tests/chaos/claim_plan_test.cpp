@@ -11,7 +11,7 @@
 #include "pg/statements.hpp"
 #include "pq/json.hpp"
 #include "sql_text.hpp"
-#include "store.hpp"
+#include "store/store.hpp"
 
 using namespace std::chrono_literals;
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "common/validate.hpp"
 #include "pq/error.hpp"
-#include "validate.hpp"
 #include "worker/state.hpp"
 
 namespace pq {

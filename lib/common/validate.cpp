@@ -1,4 +1,4 @@
-#include "validate.hpp"
+#include "common/validate.hpp"
 
 #include <fmt/core.h>
 #include <simdjson.h>

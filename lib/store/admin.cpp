@@ -1,7 +1,7 @@
-#include "store_admin.hpp"
+#include "store/admin.hpp"
 
-#include "job.hpp"
 #include "pg/statements.hpp"
+#include "store/job.hpp"
 
 namespace pq::store::admin {
 namespace {

@@ -1,10 +1,10 @@
-#include "wait.hpp"
+#include "queue/wait.hpp"
 
 #include <thread>
 
 #include "pg/statements.hpp"
-#include "pool.hpp"
-#include "store.hpp"
+#include "queue/pool.hpp"
+#include "store/store.hpp"
 
 namespace pq::detail {
 namespace {

@@ -1,8 +1,8 @@
-#include "backoff.hpp"
+#include "common/backoff.hpp"
 
 #include <algorithm>
 
-#include "retry_policy.hpp"
+#include "task/retry_policy.hpp"
 
 namespace pq::detail {
 

@@ -1,7 +1,7 @@
 // What pq's command-line programs share: one-line messages.
 #include "pq/cli.hpp"
 
-#include "validate.hpp"
+#include "common/validate.hpp"
 
 namespace pq {
 

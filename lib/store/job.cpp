@@ -1,4 +1,4 @@
-#include "job.hpp"
+#include "store/job.hpp"
 
 #include <fmt/core.h>
 

@@ -5,12 +5,12 @@
 
 #include <thread>
 
-#include "pool.hpp"
+#include "common/validate.hpp"
 #include "pq/connection.hpp"
 #include "pq/error.hpp"
-#include "store.hpp"
-#include "store_admin.hpp"
-#include "validate.hpp"
+#include "queue/pool.hpp"
+#include "store/admin.hpp"
+#include "store/store.hpp"
 
 namespace pq {
 namespace {

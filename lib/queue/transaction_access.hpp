@@ -5,8 +5,8 @@
 
 #include "pg/result.hpp"
 #include "pg/session.hpp"
-#include "pool.hpp"
 #include "pq/transaction.hpp"
+#include "queue/pool.hpp"
 
 namespace pq::detail {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "backoff.hpp"
+#include "common/backoff.hpp"
 #include "pg/session.hpp"
 #include "pq/connection.hpp"
 #include "pq/job.hpp"

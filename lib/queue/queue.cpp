@@ -8,15 +8,15 @@
 #include <charconv>
 #include <random>
 
-#include "pool.hpp"
+#include "common/validate.hpp"
 #include "pq/connection.hpp"
 #include "pq/duration.hpp"
 #include "pq/error.hpp"
-#include "retry_policy.hpp"
-#include "store.hpp"
-#include "transaction_access.hpp"
-#include "validate.hpp"
-#include "wait.hpp"
+#include "queue/pool.hpp"
+#include "queue/transaction_access.hpp"
+#include "queue/wait.hpp"
+#include "store/store.hpp"
+#include "task/retry_policy.hpp"
 
 namespace pq {
 namespace {

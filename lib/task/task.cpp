@@ -2,9 +2,9 @@
 
 #include <fmt/core.h>
 
-#include "pool.hpp"
+#include "common/validate.hpp"
 #include "pq/error.hpp"
-#include "validate.hpp"
+#include "queue/pool.hpp"
 
 namespace pq {
 

@@ -1,4 +1,4 @@
-#include "pool.hpp"
+#include "queue/pool.hpp"
 
 #include <fmt/core.h>
 

@@ -1,7 +1,8 @@
-#include "store.hpp"
+// The queue's statements, sql/queue/ (see store.hpp).
+#include "store/store.hpp"
 
-#include "job.hpp"
 #include "pg/statements.hpp"
+#include "store/job.hpp"
 
 namespace pq::store {
 namespace {
@@ -31,23 +32,6 @@ void add_options(pg::Params& params, const PutOptions& options) {
 
 
 }  // namespace
-
-void lock_schema(pg::Session& session) {
-  session.run(sql::schema_lock, pg::Params{}.add(session.statements().schema()));
-}
-
-auto schema_installed(pg::Session& session) -> bool {
-  return session.run(sql::schema_installed, pg::Params{}.add(session.statements().quoted_schema() + ".migrations"))
-      .boolean(0, 0);
-}
-
-auto schema_version(pg::Session& session) -> int {
-  return static_cast<int>(session.run(sql::schema_version).i64(0, 0));
-}
-
-void record_migration(pg::Session& session, int version, std::string_view name) {
-  session.run(sql::schema_record_migration, pg::Params{}.add(version).add(name));
-}
 
 auto put(pg::Session& session, std::string_view queue, std::string_view data, const PutOptions& options)
     -> std::int64_t {

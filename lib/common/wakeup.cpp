@@ -1,4 +1,4 @@
-#include "wakeup.hpp"
+#include "common/wakeup.hpp"
 
 #include <poll.h>
 #include <signal.h>

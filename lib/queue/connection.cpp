@@ -2,18 +2,18 @@
 
 #include <thread>
 
-#include "backoff.hpp"
+#include "common/backoff.hpp"
 
+#include "common/validate.hpp"
 #include "pg/conninfo.hpp"
-#include "pool.hpp"
 #include "pq/connection.hpp"
 #include "pq/error.hpp"
 #include "pq/queue.hpp"
 #include "pq/transaction.hpp"
+#include "queue/pool.hpp"
+#include "queue/transaction_access.hpp"
 #include "sql_text.hpp"
-#include "store.hpp"
-#include "transaction_access.hpp"
-#include "validate.hpp"
+#include "store/store.hpp"
 
 namespace pq {
 namespace {

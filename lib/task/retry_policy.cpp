@@ -1,4 +1,4 @@
-#include "retry_policy.hpp"
+#include "task/retry_policy.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "pq/error.hpp"
-#include "transaction_access.hpp"
+#include "queue/transaction_access.hpp"
 
 namespace pq {
 

@@ -1,4 +1,4 @@
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <mutex>
 #include <random>
 
-#include "validate.hpp"
+#include "common/validate.hpp"
 
 namespace pq {
 
