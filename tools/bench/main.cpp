@@ -33,7 +33,7 @@
 #include "pg/handle.hpp"
 #include "pq/pq.hpp"
 #include "pq/testing.hpp"
-#include "cli.hpp"
+#include "../cli.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
