@@ -1,3 +1,4 @@
+// W3 and W5: draining a queue through pq::Worker and get(tx), against pgbench's claim-and-complete.
 #include <array>
 #include <functional>
 #include <thread>

@@ -1,3 +1,4 @@
+// W4: from a put's commit to the start of its job, in an idle pq::Worker and in the bare-libpq floor.
 #include <thread>
 
 #include "workloads.hpp"

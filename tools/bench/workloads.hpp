@@ -22,6 +22,7 @@
 
 namespace pq::bench {
 
+// Where a run is, on stderr: one line rewritten in place on a terminal, a line per step in a log.
 class Progress {
  public:
   Progress() : terminal_(::isatty(STDERR_FILENO) != 0) {}
