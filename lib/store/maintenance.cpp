@@ -14,7 +14,7 @@ auto rescue_expired(pg::Session& session, int batch, const std::vector<std::stri
     -> std::vector<Rescued> {
   pg::Params params;
   params.add(batch);
-  add_text_array(params, queues);
+  params.add(queues != nullptr ? std::optional{pg::text_array(*queues)} : std::nullopt);  // NULL: every queue
   auto result = session.run(sql::maintenance_rescue_expired, params);
   std::vector<Rescued> out;
   for (int row = 0; row < result.rows(); ++row) {

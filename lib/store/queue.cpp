@@ -64,12 +64,9 @@ auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono:
     -> std::vector<Job> {
   pg::Params params;
   params.add(queue).add(limit).add(lease).add(worker);
-  add_text_array(params, kinds);
-  if (skip != nullptr && !skip->empty()) {
-    params.add(pg::integer_array(*skip));
-  } else {
-    params.add_null();
-  }
+  // NULL, which the statement reads as "any kind" and "skip none".
+  params.add(kinds != nullptr ? std::optional{pg::text_array(*kinds)} : std::nullopt);
+  params.add(skip != nullptr && !skip->empty() ? std::optional{pg::integer_array(*skip)} : std::nullopt);
   if (auto jobs = decode_jobs(session.run(sql::queue_claim, params)); !jobs.empty()) return jobs;
   return decode_jobs(session.run(sql::queue_claim, params));
 }

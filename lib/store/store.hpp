@@ -14,15 +14,6 @@
 
 namespace pq::store {
 
-/// A text[] parameter for an optional list: NULL, which the statements read as "any", when `items` is null.
-inline void add_text_array(pg::Params& params, const std::vector<std::string>* items) {
-  if (items != nullptr) {
-    params.add(pg::text_array(*items));
-  } else {
-    params.add_null();
-  }
-}
-
 // schema/
 void lock_schema(pg::Session& session);
 auto schema_installed(pg::Session& session) -> bool;
