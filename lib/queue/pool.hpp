@@ -13,6 +13,7 @@
 #include "pq/connection.hpp"
 #include "pq/error.hpp"
 #include "pq/task.hpp"
+#include "queue/notifier.hpp"
 
 namespace pq::detail {
 
@@ -69,20 +70,26 @@ class Pool {
 struct Shared {
   Shared(std::string conninfo, ConnectionOptions options) : pool(std::move(conninfo), std::move(options)) {}
   Pool pool;
+  Notifier notifier{pool};  // declared after the pool: it sends what is pending before the pool goes
   Registry registry;  // the tasks registered through this pq::PQ's queues
 };
 
 /// Runs `fn(session)` on a pooled session; a lost connection also discards the idle sessions, which the
 /// same server restart has most likely killed too.
 template <class Fn>
-auto with_session(Shared& shared, Fn&& fn) -> decltype(fn(std::declval<pg::Session&>())) {
-  auto lease = shared.pool.acquire();
+auto with_session(Pool& pool, Fn&& fn) -> decltype(fn(std::declval<pg::Session&>())) {
+  auto lease = pool.acquire();
   try {
     return fn(*lease);
   } catch (const Error& error) {
-    if (error.connection_lost()) shared.pool.discard_idle();
+    if (error.connection_lost()) pool.discard_idle();
     throw;
   }
+}
+
+template <class Fn>
+auto with_session(Shared& shared, Fn&& fn) -> decltype(fn(std::declval<pg::Session&>())) {
+  return with_session(shared.pool, std::forward<Fn>(fn));
 }
 
 }  // namespace pq::detail

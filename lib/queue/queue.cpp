@@ -89,25 +89,33 @@ Queue::Queue(std::shared_ptr<detail::Shared> shared, std::string_view name)
 
 auto Queue::put(std::string_view json, const PutOptions& options) -> std::int64_t {
   validate_put(*shared_, json, options);
-  return detail::with_session(*shared_, [&](pg::Session& s) { return store::put(s, name_, json, options); });
+  auto put = detail::with_session(*shared_, [&](pg::Session& s) { return store::put(s, name_, json, options); });
+  if (put.available) shared_->notifier.notify(name_);
+  return put.ids.front();
 }
 
 auto Queue::put(Transaction& tx, std::string_view json, const PutOptions& options) -> std::int64_t {
   validate_put(*shared_, json, options);
-  return store::put(session_of(tx, shared_), name_, json, options);
+  auto put = store::put(session_of(tx, shared_), name_, json, options);
+  if (put.available) detail::TransactionAccess::notify_on_commit(tx, name_);
+  return put.ids.front();
 }
 
 auto Queue::put_many(std::span<const std::string> jsons, const PutOptions& options)
     -> std::vector<std::int64_t> {
   validate_put_many(*shared_, jsons, options);
-  return detail::with_session(*shared_,
-                              [&](pg::Session& s) { return store::put_many(s, name_, jsons, options); });
+  auto put = detail::with_session(*shared_,
+                                  [&](pg::Session& s) { return store::put_many(s, name_, jsons, options); });
+  if (put.available) shared_->notifier.notify(name_);
+  return std::move(put.ids);
 }
 
 auto Queue::put_many(Transaction& tx, std::span<const std::string> jsons, const PutOptions& options)
     -> std::vector<std::int64_t> {
   validate_put_many(*shared_, jsons, options);
-  return store::put_many(session_of(tx, shared_), name_, jsons, options);
+  auto put = store::put_many(session_of(tx, shared_), name_, jsons, options);
+  if (put.available) detail::TransactionAccess::notify_on_commit(tx, name_);
+  return std::move(put.ids);
 }
 
 auto Queue::get(Wait wait) -> std::optional<Job> {

@@ -1,6 +1,9 @@
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "pq/error.hpp"
 #include "queue/transaction_access.hpp"
@@ -13,6 +16,7 @@ struct Transaction::Impl {
   std::shared_ptr<detail::Shared> shared;  // declared first: the lease goes back before the pool can go
   detail::Pool::Lease lease;
   bool active = true;
+  std::vector<std::string> notify;  // queues whose listeners are owed a NOTIFY after the commit
 };
 
 // --- Result ---------------------------------------------------------------------------------------------
@@ -93,6 +97,7 @@ void Transaction::commit() {
     throw Error("commit: the transaction was aborted by an earlier error and has been rolled back", "25P02");
   }
   session.end("COMMIT", "commit");
+  if (!impl_->notify.empty()) impl_->shared->notifier.notify(impl_->notify);
 }
 
 void Transaction::rollback() {
@@ -121,6 +126,11 @@ auto TransactionAccess::session(Transaction& tx) -> pg::Session& {
 auto TransactionAccess::shared(Transaction& tx) -> Shared& {
   if (!tx.impl_) throw UsageError("the transaction has been moved from");
   return *tx.impl_->shared;
+}
+
+void TransactionAccess::notify_on_commit(Transaction& tx, const std::string& queue) {
+  auto& owed = tx.impl_->notify;
+  if (std::find(owed.begin(), owed.end(), queue) == owed.end()) owed.push_back(queue);
 }
 
 auto TransactionAccess::wrap(pg::Result result) -> Result {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "pg/result.hpp"
 #include "pg/session.hpp"
@@ -17,6 +18,8 @@ struct TransactionAccess {
   /// The pq::PQ the transaction was begun on.
   static auto shared(Transaction& tx) -> Shared&;
   static auto wrap(pg::Result result) -> Result;
+  /// Owes the queue's listeners a NOTIFY once the transaction commits; a rollback owes nothing.
+  static void notify_on_commit(Transaction& tx, const std::string& queue);
 };
 
 }  // namespace pq::detail

@@ -33,21 +33,26 @@ void add_options(pg::Params& params, const PutOptions& options) {
 
 }  // namespace
 
-auto put(pg::Session& session, std::string_view queue, std::string_view data, const PutOptions& options)
-    -> std::int64_t {
+auto put(pg::Session& session, std::string_view queue, std::string_view data, const PutOptions& options) -> Put {
   auto params = put_params(queue, options);
   params.add(data);
   add_options(params, options);
-  return session.run(sql::queue_put, params).i64(0, 0);
+  auto result = session.run(sql::queue_put, params);
+  return {{result.i64(0, 0)}, result.boolean(0, 1)};
 }
 
 auto put_many(pg::Session& session, std::string_view queue, std::span<const std::string> data,
-              const PutOptions& options) -> std::vector<std::int64_t> {
+              const PutOptions& options) -> Put {
   if (data.empty()) return {};
   auto params = put_params(queue, options);
   params.add(pg::text_array(data));
   add_options(params, options);
-  return session.run(sql::queue_put_many, params).column_i64(0);
+  auto result = session.run(sql::queue_put_many, params);
+  return {result.column_i64(0), result.boolean(0, 1)};
+}
+
+void notify(pg::Session& session, std::span<const std::string> queues) {
+  if (!queues.empty()) session.run(sql::queue_notify, pg::Params{}.add(pg::text_array(queues)));
 }
 
 // take.sql and claim.sql can find nothing in one race that a second run wins (see take.sql); it runs only

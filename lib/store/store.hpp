@@ -21,10 +21,17 @@ auto schema_version(pg::Session& session) -> int;
 void record_migration(pg::Session& session, int version, std::string_view name);
 
 // queue/
-auto put(pg::Session& session, std::string_view queue, std::string_view data, const PutOptions& options)
-    -> std::int64_t;
+/// What a put made: the ids, and whether the jobs are available now, so that queue/notify is owed once the
+/// put's transaction has committed.
+struct Put {
+  std::vector<std::int64_t> ids;
+  bool available = false;
+};
+auto put(pg::Session& session, std::string_view queue, std::string_view data, const PutOptions& options) -> Put;
 auto put_many(pg::Session& session, std::string_view queue, std::span<const std::string> data,
-              const PutOptions& options) -> std::vector<std::int64_t>;
+              const PutOptions& options) -> Put;
+/// Wakes the listeners of `queues`; call outside any transaction that wrote (see sql/queue/notify.sql).
+void notify(pg::Session& session, std::span<const std::string> queues);
 auto take(pg::Session& session, std::string_view queue) -> std::optional<Job>;
 /// `kinds`: claim only jobs of these kinds; nullptr claims any kind. `skip`: jobs not to claim.
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,

@@ -1,5 +1,6 @@
 -- ∅ → available / scheduled for many jobs of one queue in one statement. $3 is a text[] of JSON documents;
--- the other parameters are those of queue/put. Ids come back in input order. One NOTIFY, whatever the count.
+-- the other parameters are those of queue/put. Ids come back in input order, each with whether it is available now
+-- (all are, or none) (see queue/put: the caller notifies after the commit).
 WITH times AS (
     SELECT coalesce(timestamptz 'epoch' + $6::bigint * interval '1 microsecond',
                     now() + coalesce($7::bigint, 0) * interval '1 microsecond') AS schedule_at,
@@ -13,7 +14,5 @@ WITH times AS (
     FROM times, unnest($3::text[]) WITH ORDINALITY AS input(data, n)
     ORDER BY input.n
     RETURNING id, state
-), notified AS (
-    SELECT pg_notify(@channel@, $1::text) WHERE EXISTS (SELECT FROM jobs WHERE jobs.state = 'available')
 )
-SELECT jobs.id, (SELECT count(*) FROM notified) AS notified FROM jobs ORDER BY jobs.id
+SELECT jobs.id, jobs.state = 'available' AS available FROM jobs ORDER BY jobs.id

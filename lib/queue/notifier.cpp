@@ -1,0 +1,55 @@
+#include "queue/notifier.hpp"
+
+#include <algorithm>
+
+#include "pq/error.hpp"
+#include "queue/pool.hpp"
+#include "store/store.hpp"
+
+namespace pq::detail {
+
+Notifier::~Notifier() {
+  {
+    std::lock_guard lock(mutex_);
+    leaving_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Notifier::notify(std::span<const std::string> queues) {
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& queue : queues) {
+      if (std::find(pending_.begin(), pending_.end(), queue) == pending_.end()) pending_.push_back(queue);
+    }
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  }
+  wake_.notify_one();
+}
+
+void Notifier::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return !pending_.empty() || leaving_; });
+    if (pending_.empty()) return;
+    auto queues = std::move(pending_);
+    pending_.clear();
+    lock.unlock();
+    send(queues);
+    lock.lock();
+  }
+}
+
+void Notifier::send(const std::vector<std::string>& queues) noexcept {
+  try {
+    with_session(pool_, [&](pg::Session& session) { store::notify(session, queues); });
+  } catch (const Error&) {
+    // The database is away or the pool stayed full: listeners find these jobs at their next poll, and a
+    // worker that reconnects claims at once.
+  } catch (const std::exception&) {
+    // Out of memory or threads: the same fallback.
+  }
+}
+
+}  // namespace pq::detail

@@ -1,0 +1,46 @@
+// The NOTIFYs that wake listeners when jobs become available, sent after the commits that made them so.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace pq::detail {
+
+class Pool;
+
+/// Sends queue/notify from a thread of its own, on a pooled session, in a transaction that writes nothing:
+/// producers never wait for it, and never for each other. Inside a writing transaction a NOTIFY holds the
+/// database's notify lock from before that transaction's commit until after its WAL flush, so that every
+/// notifying producer would commit one flush at a time. Queues asked for while a NOTIFY is on its way go out
+/// together in the next one. A notification lost to a failure (or to a crash between the commit and the
+/// NOTIFY) costs a listener at most its poll interval.
+class Notifier {
+ public:
+  explicit Notifier(Pool& pool) : pool_(pool) {}
+  /// Sends what is still pending, then stops the thread.
+  ~Notifier();
+  Notifier(const Notifier&) = delete;
+  auto operator=(const Notifier&) -> Notifier& = delete;
+
+  /// After a commit that made jobs of these queues available. Returns at once.
+  void notify(std::span<const std::string> queues);
+  void notify(const std::string& queue) { notify(std::span<const std::string>(&queue, 1)); }
+
+ private:
+  void run();
+  void send(const std::vector<std::string>& queues) noexcept;
+
+  Pool& pool_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::string> pending_;  // distinct names
+  bool leaving_ = false;
+  std::thread thread_;  // started by the first notification
+};
+
+}  // namespace pq::detail
