@@ -37,6 +37,10 @@ struct ConnectionOptions {
   std::chrono::milliseconds poll_interval = std::chrono::seconds(1);
   /// Largest job payload accepted, in bytes; larger ones are rejected before any SQL.
   std::size_t max_payload = std::size_t{1} << 20;
+  /// Completed jobs are kept for the pruner (pq-scheduler's retention) or, when false, deleted the moment they
+  /// complete, as graphile-worker does: by get(), get(tx) once its transaction commits, a Worker and
+  /// complete_lease(). Failed and cancelled jobs are always kept.
+  bool keep_completed = true;
 };
 
 /// How pq::PQ::create() upgrades a schema that others are using.

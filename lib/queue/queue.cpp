@@ -119,14 +119,16 @@ auto Queue::put_many(Transaction& tx, std::span<const std::string> jsons, const 
 }
 
 auto Queue::get(Wait wait) -> std::optional<Job> {
-  return detail::wait_for_job({name_, wait, shared_->pool.options()}, *shared_, nullptr,
-                              [&](pg::Session& on) { return store::take(on, name_); });
+  const auto& options = shared_->pool.options();
+  return detail::wait_for_job({name_, wait, options}, *shared_, nullptr,
+                              [&](pg::Session& on) { return store::take(on, name_, options.keep_completed); });
 }
 
 auto Queue::get(Transaction& tx, Wait wait) -> std::optional<Job> {
   // A session inside a transaction receives no notifications until it ends, so another one listens.
-  return detail::wait_for_job({name_, wait, shared_->pool.options()}, *shared_, &session_of(tx, shared_),
-                              [&](pg::Session& on) { return store::take(on, name_); });
+  const auto& options = shared_->pool.options();
+  return detail::wait_for_job({name_, wait, options}, *shared_, &session_of(tx, shared_),
+                              [&](pg::Session& on) { return store::take(on, name_, options.keep_completed); });
 }
 
 auto Queue::lease(std::chrono::microseconds lease, Wait wait) -> std::optional<LeasedJob> {
@@ -151,8 +153,8 @@ auto Queue::lease(std::chrono::microseconds lease, Wait wait) -> std::optional<L
 auto complete_lease(const PQ& pq, std::int64_t id, std::string_view token) -> LeaseResult {
   const auto lease = parse_token(token);
   return detail::with_session(*pq.shared(), [&](pg::Session& s) {
-    return store::complete_many(s, held(id, lease), lease.holder).empty() ? LeaseResult::lost
-                                                                          : LeaseResult::completed;
+    const auto written = store::complete_many(s, held(id, lease), lease.holder, pq.options().keep_completed);
+    return written.empty() ? LeaseResult::lost : LeaseResult::completed;
   });
 }
 

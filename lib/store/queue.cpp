@@ -57,11 +57,12 @@ void notify(pg::Session& session, std::span<const std::string> queues) {
 
 // take.sql and claim.sql can find nothing in one race that a second run wins (see take.sql); it runs only
 // then, so an empty queue costs two statements and a busy one one.
-auto take(pg::Session& session, std::string_view queue) -> std::optional<Job> {
+auto take(pg::Session& session, std::string_view queue, bool keep_completed) -> std::optional<Job> {
+  const auto& statement = keep_completed ? sql::queue_take : sql::queue_take_delete;
   pg::Params params;
   params.add(queue);
-  if (auto job = decode_job(session.run(sql::queue_take, params))) return job;
-  return decode_job(session.run(sql::queue_take, params));
+  if (auto job = decode_job(session.run(statement, params))) return job;
+  return decode_job(session.run(statement, params));
 }
 
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,

@@ -32,7 +32,8 @@ auto put_many(pg::Session& session, std::string_view queue, std::span<const std:
               const PutOptions& options) -> Put;
 /// Wakes the listeners of `queues`; call outside any transaction that wrote (see sql/queue/notify.sql).
 void notify(pg::Session& session, std::span<const std::string> queues);
-auto take(pg::Session& session, std::string_view queue) -> std::optional<Job>;
+/// `keep_completed` false: the job taken is deleted instead of kept as completed (ConnectionOptions).
+auto take(pg::Session& session, std::string_view queue, bool keep_completed) -> std::optional<Job>;
 /// `kinds`: claim only jobs of these kinds; nullptr claims any kind. `skip`: jobs not to claim.
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
            std::string_view worker, const std::vector<std::string>* kinds = nullptr,
@@ -64,7 +65,9 @@ struct Held {
   [[nodiscard]] auto empty() const noexcept -> bool { return ids.empty(); }
 };
 
-auto complete_many(pg::Session& session, const Held& jobs, std::string_view worker) -> std::vector<std::int64_t>;
+/// `keep_completed` false: the jobs are deleted instead of kept as completed (ConnectionOptions).
+auto complete_many(pg::Session& session, const Held& jobs, std::string_view worker, bool keep_completed = true)
+    -> std::vector<std::int64_t>;
 struct Retried {
   std::vector<std::int64_t> rescheduled;
   std::vector<std::int64_t> cancelled;  ///< a cancel was requested: they end here instead

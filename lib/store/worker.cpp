@@ -13,9 +13,11 @@ auto held_params(const Held& jobs) -> pg::Params {
 
 }  // namespace
 
-auto complete_many(pg::Session& session, const Held& jobs, std::string_view worker) -> std::vector<std::int64_t> {
+auto complete_many(pg::Session& session, const Held& jobs, std::string_view worker, bool keep_completed)
+    -> std::vector<std::int64_t> {
   if (jobs.empty()) return {};
-  return session.run(sql::queue_complete_many, held_params(jobs).add(worker)).column_i64(0);
+  const auto& statement = keep_completed ? sql::queue_complete_many : sql::queue_delete_completed_many;
+  return session.run(statement, held_params(jobs).add(worker)).column_i64(0);
 }
 
 auto retry_many(pg::Session& session, const Held& jobs, std::span<const std::int64_t> delays_us,

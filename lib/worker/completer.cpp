@@ -136,7 +136,7 @@ class Completer {
     }
     switch (group.front().kind) {
       case Outcome::Kind::completed:
-        report(group, store::complete_many(session, held, worker), {});
+        report(group, store::complete_many(session, held, worker, shared_->pq.options().keep_completed), {});
         break;
       case Outcome::Kind::retry: {
         auto retried = store::retry_many(session, held, delays, errors, worker);

@@ -44,7 +44,7 @@ auto run_transactional(Shared& shared, RunningJob& running) -> std::optional<Out
   if (running.timed_out) throw std::runtime_error(timeout_message(timeout));
   store::Held held;
   held.add(job.id, job.attempt);
-  if (store::complete_many(session, held, shared.options.id).empty()) {
+  if (store::complete_many(session, held, shared.options.id, shared.pq.options().keep_completed).empty()) {
     throw Error("the job's row changed while it was locked");
   }
   tx.commit();

@@ -67,6 +67,8 @@ auto options_spec(const char* program) -> cxxopts::Options {
       ("no-rescue", "leave jobs whose lease expired to pq-scheduler")
       ("no-listen", "poll only, without LISTEN/NOTIFY (behind a transaction-pooling PgBouncer)")
       ("no-prepare", "do not use named prepared statements (PgBouncer before 1.21)")
+      ("delete-completed", "delete each job the moment it completes instead of keeping it for pq-scheduler's pruner "
+                           "(failed and cancelled jobs are kept)")
       ("q,quiet", "log warnings and errors only")
       ("v,verbose", "log debug events too")
       ("h,help", "show this help");
@@ -137,7 +139,8 @@ auto worker_main(int argc, char** argv, Registry registry) -> int {
           {.schema = args["schema"].as<std::string>(),
            .max_connections = static_cast<std::size_t>(connections),
            .listen = args.count("no-listen") == 0U,
-           .prepare = args.count("no-prepare") == 0U}};
+           .prepare = args.count("no-prepare") == 0U,
+           .keep_completed = args.count("delete-completed") == 0U}};
     pq.registry().merge(registry);
     Worker worker(pq, std::move(options));
     worker.run();

@@ -120,4 +120,17 @@ TEST_SUITE("cli") {
     CHECK(run(pq, {"get", "q", "--wait", "0.5"}).code == 1);
     CHECK(run(pq, {"get", "q", "--wait", "1.5s"}).code == 1);
   }
+
+  TEST_CASE("get and done --delete-completed delete the job they complete") {
+    auto pq = test::fresh();
+    const auto taken = pq["d"].put("1");
+    CHECK(run(pq, {"get", "d", "--delete-completed"}).out == "1\n");
+    CHECK_FALSE(pq.job(taken));
+    const auto leased = pq["d"].put("2");
+    auto printed = lines(run(pq, {"get", "d", "--lease", "30s"}).out);
+    REQUIRE(printed.size() == 2);
+    const auto token = printed[0].substr(printed[0].find(' ') + 1);
+    CHECK(run(pq, {"done", std::to_string(leased), "--token", token, "--delete-completed"}).code == 0);
+    CHECK_FALSE(pq.job(leased));
+  }
 }

@@ -36,7 +36,11 @@ auto Context::required(const std::string& name, std::string_view shown) const ->
 }
 
 auto Context::pq() -> pq::PQ& {
-  if (!pq_) pq_.emplace(text("db").value_or(""), pq::ConnectionOptions{.schema = args_["schema"].as<std::string>()});
+  if (!pq_) {
+    // Only get and done know --delete-completed; other commands complete nothing.
+    pq_.emplace(text("db").value_or(""), pq::ConnectionOptions{.schema = args_["schema"].as<std::string>(),
+                                                                .keep_completed = !has("delete-completed")});
+  }
   return *pq_;
 }
 

@@ -93,12 +93,16 @@ auto commands() -> const std::vector<Command>& {
             ("keep", "only look: print the job a get would take, and leave it")
             ("lease", "lease the job for D (30s, 5m) instead of completing it: prints \"ID TOKEN\", then the "
                       "JSON; finish it with pq done or pq fail",
-             value<std::string>(), "D");
+             value<std::string>(), "D")
+            ("delete-completed", "delete the job taken instead of keeping it as completed");
        },
        run_get},
       {"done", "ID --token T", "Complete a job taken with pq get --lease. Exit 1 when its lease has passed on.",
        {"id"},
-       [](cxxopts::OptionAdder& add) { add("token", "the token pq get --lease printed", value<std::string>(), "T"); },
+       [](cxxopts::OptionAdder& add) {
+         add("token", "the token pq get --lease printed", value<std::string>(), "T")
+            ("delete-completed", "delete the job instead of keeping it as completed");
+       },
        run_done},
       {"fail", "ID [ERROR] --token T",
        "Record ERROR for a job taken with pq get --lease: it runs again after a backoff while attempts remain, "
