@@ -89,6 +89,18 @@ TEST_SUITE("testing") {
     CHECK(info.st_uid == (::geteuid() == 0 && postgres != nullptr ? postgres->pw_uid : ::geteuid()));
   }
 
+  TEST_CASE("a durable server keeps PostgreSQL's flushes; the default one skips them") {
+    pq::testing::TempPostgres fast({.settings = {}, .use_environment = false});
+    pq::PQ quick{fast.url()};
+    CHECK(test::scalar(quick, "show fsync") == "off");
+    CHECK(test::scalar(quick, "show synchronous_commit") == "off");
+    pq::testing::TempPostgres durable({.settings = {}, .use_environment = false, .durable = true});
+    pq::PQ pq{durable.url()};
+    CHECK(test::scalar(pq, "show fsync") == "on");
+    CHECK(test::scalar(pq, "show synchronous_commit") == "on");
+    CHECK(test::scalar(pq, "show full_page_writes") == "on");
+  }
+
   TEST_CASE("with TCP asked for, only the random password logs in") {
     pq::testing::TempPostgres server({.settings = {}, .use_environment = false, .tcp = true});
     REQUIRE(listening(server.port()));

@@ -16,6 +16,10 @@ struct TempPostgresOptions {
   /// random password that tcp_url() carries. Off by default: the server then has only its Unix socket, in a
   /// directory (mode 0700) that only the owner of the cluster and root can enter.
   bool tcp = false;
+  /// Keep PostgreSQL's durability defaults (fsync, synchronous_commit, full_page_writes, wal_init_zero on),
+  /// as a production server has them. Off by default: tests then run on a server that never waits for a
+  /// flush, and a crash of it loses nothing anyone wants.
+  bool durable = false;
 };
 
 /// A throwaway PostgreSQL cluster: initdb into a temporary directory, started with pg_ctl on its own socket

@@ -278,13 +278,15 @@ TempPostgres::TempPostgres(TempPostgresOptions options) {
          << "listen_addresses = '" << (options.tcp ? "127.0.0.1" : "") << "'\n"
          << "unix_socket_directories = '" << directory_ << "'\n"
          << "password_encryption = 'scram-sha-256'\n"
-         << "max_connections = 300\n"
-         << "fsync = off\n"
-         << "full_page_writes = off\n"
-         << "synchronous_commit = off\n"
-         // A new cluster creates its WAL segments as it writes; zero-filling each 16 MB one charges whoever
-         // happens to write then, and a benchmark's heavier writer most.
-         << "wal_init_zero = off\n";
+         << "max_connections = 300\n";
+    if (!options.durable) {
+      conf << "fsync = off\n"
+           << "full_page_writes = off\n"
+           << "synchronous_commit = off\n"
+           // A new cluster creates its WAL segments as it writes; zero-filling each 16 MB one charges whoever
+           // happens to write then, and a benchmark's heavier writer most.
+           << "wal_init_zero = off\n";
+    }
     for (const auto& setting : options.settings) conf << setting << "\n";
     conf.close();
     start();

@@ -24,6 +24,7 @@ using SteadyClock = std::chrono::steady_clock;
 inline constexpr int kRuns = 3;
 inline constexpr int kBatch = 100;   // rows per statement of the batched drain floor
 inline constexpr int kClients = 4;   // W3's concurrency, in pq and in pgbench alike
+inline constexpr int kProducers = 8;  // W1c's threads, and pgbench's clients for its floor
 inline constexpr int kSlices = 10;   // turns of pq and the floor within a run of W1 and of W3's get(tx) drain
 inline constexpr const char* kJob = R"({"args": []})";
 
@@ -35,6 +36,7 @@ inline constexpr const char* kShaped = "pq_bench_shaped";
 
 struct Sizes {
   int put_one = 10'000;       // W1
+  int producers = 20'000;     // W1c: a multiple of kProducers
   int put_many = 100'000;     // W2
   int drain = 20'000;         // W3, W5, worker memory; a multiple of kBatch * kClients and kSlices * kClients
   int wakeups = 200;          // W4
@@ -42,19 +44,34 @@ struct Sizes {
   int background = 100'000;   // W5: future-scheduled jobs, and as many finished ones
 };
 
-inline constexpr Sizes kQuick{.put_one = 200, .put_many = 2'000, .drain = 400, .wakeups = 10, .wake_gap = 20ms,
+inline constexpr Sizes kQuick{.put_one = 200, .producers = 400, .put_many = 2'000, .drain = 400, .wakeups = 10, .wake_gap = 20ms,
                               .background = 1'000};
 
 struct Settings {
   std::string db;
+  std::string profile = "durable";  // the throwaway server's; with db, whatever that server has
   bool quick = false;
   bool json = false;
   std::string svg;
   std::string worker;
   std::string plugin;
   std::vector<std::string> only;  // empty: every workload
-  [[nodiscard]] auto wanted(std::string_view workload) const -> bool {
-    return only.empty() || std::find(only.begin(), only.end(), workload) != only.end();
+  [[nodiscard]] auto named(std::string_view workload) const -> bool {
+    return std::find(only.begin(), only.end(), workload) != only.end();
+  }
+  [[nodiscard]] auto wanted(std::string_view workload) const -> bool { return only.empty() || named(workload); }
+};
+
+/// The durability settings of the server measured, as it reports them: which profile a table is for.
+struct ServerProfile {
+  std::string fsync;
+  std::string synchronous_commit;
+  std::string full_page_writes;
+  std::string version;
+  [[nodiscard]] auto name() const -> std::string {
+    if (fsync == "on" && synchronous_commit == "on" && full_page_writes == "on") return "durable";
+    if (fsync == "off" && synchronous_commit == "off") return "fast";
+    return "mixed";
   }
 };
 
@@ -145,7 +162,7 @@ struct Row {
 
 inline auto value_text(double value, std::string_view unit) -> std::string {
   if (std::isnan(value)) return "–";
-  if (unit == "jobs/s") return fmt::format("{:.0f} {}", value, unit);
+  if (unit == "jobs/s" || unit == "jobs") return fmt::format("{:.0f} {}", value, unit);
   return fmt::format("{:.{}f} {}", value, unit == "ms" ? 2 : 1, unit);
 }
 

@@ -1,6 +1,8 @@
-// W3 and W5: draining a queue through pq::Worker and get(tx), against pgbench's claim-and-complete.
+// W3 and W5: draining a queue through pq::Worker and get(tx), against pgbench's claim-and-complete and
+// one-row DELETE.
 #include <array>
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include "workloads.hpp"
@@ -11,9 +13,9 @@ namespace pq::bench {
 // return, after the last completion is written: it includes the worker's start (two connections) and stop,
 // a few milliseconds, where pgbench's rates exclude their connections. The database's now() cannot time it:
 // it is when a statement starts, and the last completions may be one long statement.
-auto Bench::drain_with_worker(int concurrency, std::int64_t already_finished) -> double {
+auto Bench::drain_with_worker(int concurrency, std::int64_t already_finished, int prefetch) -> double {
   handled_ = 0;
-  pq::Worker worker(*pq_, {.queues = {"drain"}, .concurrency = concurrency, .burst = true,
+  pq::Worker worker(*pq_, {.queues = {"drain"}, .concurrency = concurrency, .prefetch = prefetch, .burst = true,
                            .handle_signals = false, .log = pq::stderr_log(pq::LogLevel::warning)});
   const auto start = SteadyClock::now();
   worker.run();
@@ -47,17 +49,28 @@ auto Bench::floor_drain(const char* name, int clients, int batch) -> double {
   return rate;
 }
 
-// Takes `count` jobs in kClients threads, a transaction each; returns the seconds it took.
-auto Bench::drain_transactional(int count) -> double {
+// A transaction per job that deletes it: what a worker claiming one job at a time and keeping no history
+// cannot beat.
+auto Bench::floor_delete_drain(const char* name, int clients) -> double {
+  const int n = sizes_.drain;
+  fill_floor();
+  const auto script = "BEGIN;\n" + floor_delete(kFloor, "drain", 1) + ";\nCOMMIT;";
+  const double rate = pgbench_.run(name, script, clients, n / clients);
+  expect_count("rows left in the floor's table", count(kFloor, "true"), 0);
+  return rate;
+}
+
+// Takes `count` jobs of queue `name` in kClients threads, a transaction each; returns the seconds it took.
+auto Bench::drain_transactional(pq::PQ& pq, const std::string& name, int count) -> double {
   std::atomic<int> budget{count};
   std::atomic<int> missing{0};
   const auto start = SteadyClock::now();
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&] {
-      auto drain = queue("drain");
+      auto drain = pq[name];
       while (budget.fetch_sub(1) > 0) {
-        auto tx = pq_->begin();
+        auto tx = pq.begin();
         if (!drain.get(tx, 0s)) {
           ++missing;
           break;
@@ -72,36 +85,138 @@ auto Bench::drain_transactional(int count) -> double {
   return seconds;
 }
 
+namespace {
+
+// The get(tx) loop's pq sides: each its own pq::PQ with its connection options, drained in turn with the
+// floors, and a row each against the claim-and-complete floor and the one-row DELETE floor. A connection
+// option that changes what a take costs is measured by adding a line here.
+struct TransactionalVariant {
+  std::string name;
+  pq::ConnectionOptions options;
+  double delete_goal;  // the least ratio to the one-row DELETE floor
+};
+
+auto transactional_variants() -> std::vector<TransactionalVariant> {
+  return {
+      {"W3 get(tx) in 4 threads", {.schema = kSchema}, 0.6},
+  };
+}
+
+}  // namespace
+
 // Four clients' one-row transactions are as much at the mercy of the machine's fast and slow seconds as
-// W1's (see enqueue_one): pq, the floor and the floor's script on pq's table shape drain the same jobs in
-// slices, taking turns at going first.
-auto Bench::drain_transactional_in_turn(int run) -> TransactionalRates {
+// W1's (see enqueue_one): pq and the floors (claim-and-complete and one-row DELETE, each on the plain table
+// and on a copy of pq's) drain the same number of jobs in slices, taking turns at going first.
+void Bench::drain_transactional_in_turn(std::vector<Row>& rows) {
   const int n = sizes_.drain;
   const int slice = n / kSlices;
-  fill_drain();
-  fill_floor(kFloor);
-  fill_floor(kShaped);
-  {
-    // Open the connections first, so that the time is the drain's alone.
-    std::vector<pq::Transaction> warm;
-    for (int i = 0; i < kClients; ++i) warm.push_back(pq_->begin());
+  const auto variants = transactional_variants();
+  struct Side {
+    std::string queue;
+    std::unique_ptr<pq::PQ> pq;  // null: a floor
+    std::string script;
+    std::vector<double> runs;
+    double seconds = 0;
+  };
+  std::vector<Side> sides;
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    sides.push_back({fmt::format("tx{}", i), std::make_unique<pq::PQ>(conninfo_, variants[i].options), "", {}, 0});
   }
-  // A transactional get is BEGIN, the claim, COMMIT: the floor spends the same three statements.
-  auto script = [](std::string_view schema) { return "BEGIN;\n" + floor_claim(schema, "drain", 1) + ";\nCOMMIT;"; };
-  const std::string floor_script = script(kFloor);
-  const std::string shaped_script = script(kShaped);
-  std::array<double, 3> seconds{};
-  const std::array<std::function<void()>, 3> turns{
-      [&] { seconds[0] += drain_transactional(slice); },
-      [&] { seconds[1] += slice / pgbench_.run("w3-one", floor_script, kClients, slice / kClients); },
-      [&] { seconds[2] += slice / pgbench_.run("w3-shaped", shaped_script, kClients, slice / kClients); }};
-  for (int done = 0, turn = run; done < n; done += slice, ++turn) {
-    for (int i = 0; i < 3; ++i) turns[(turn + i) % 3]();
+  // A transactional get is BEGIN, the claim, COMMIT: the floors spend the same three statements.
+  auto script = [](const std::string& sql) { return "BEGIN;\n" + sql + ";\nCOMMIT;"; };
+  const std::size_t floors = sides.size();
+  sides.push_back({"drain", nullptr, script(floor_claim(kFloor, "drain", 1)), {}, 0});
+  sides.push_back({"drain", nullptr, script(floor_claim(kShaped, "drain", 1)), {}, 0});
+  sides.push_back({"delete", nullptr, script(floor_delete(kFloor, "delete", 1)), {}, 0});
+  sides.push_back({"delete", nullptr, script(floor_delete(kShaped, "delete", 1)), {}, 0});
+  for (int run = 1; run <= kRuns; ++run) {
+    progress_.show("W3 drain {} jobs, get(tx) in {} threads: run {}/{}", n, kClients, run, kRuns);
+    truncate(kSchema);
+    for (std::size_t i = 0; i < floors; ++i) put_jobs(sides[i].queue.c_str(), n);
+    settle(kSchema);
+    for (const auto* schema : {kFloor, kShaped}) {
+      truncate(schema);
+      admin_.exec(floor_fill(schema, "drain", n));
+      admin_.exec(floor_fill(schema, "delete", n));
+      settle(schema);
+    }
+    for (std::size_t i = 0; i < floors; ++i) {
+      // Open the connections first, so that the time is the drain's alone.
+      std::vector<pq::Transaction> warm;
+      for (int c = 0; c < kClients; ++c) warm.push_back(sides[i].pq->begin());
+    }
+    for (auto& side : sides) side.seconds = 0;
+    for (int done = 0, turn = run; done < n; done += slice, ++turn) {
+      for (std::size_t i = 0; i < sides.size(); ++i) {
+        const auto index = (static_cast<std::size_t>(turn) + i) % sides.size();
+        auto& side = sides[index];
+        side.seconds += side.pq ? drain_transactional(*side.pq, side.queue, slice)
+                                : slice / pgbench_.run(fmt::format("w3-tx{}", index), side.script, kClients,
+                                                       slice / kClients);
+      }
+    }
+    for (auto& side : sides) side.runs.push_back(n / side.seconds);
+    for (std::size_t i = 0; i < floors; ++i) {
+      expect_count("jobs left available after get(tx)",
+                   count(kSchema, fmt::format("queue = '{}' AND state = 'available'", sides[i].queue)), 0);
+    }
+    for (const auto* schema : {kFloor, kShaped}) {
+      expect_count("claimed rows in a floor's table", count(schema, "queue = 'drain' AND state = 'completed'"), n);
+      expect_count("rows left to delete in a floor's table", count(schema, "queue = 'delete'"), 0);
+    }
+    progress_.show("  get(tx): pq {}, floors {} / {} / {} / {}", value_text(sides[0].runs.back(), "jobs/s"),
+                   value_text(sides[floors].runs.back(), "jobs/s"), value_text(sides[floors + 1].runs.back(), "jobs/s"),
+                   value_text(sides[floors + 2].runs.back(), "jobs/s"),
+                   value_text(sides[floors + 3].runs.back(), "jobs/s"));
   }
-  expect_count("completed jobs in pq's table", count(kSchema, "queue = 'drain' AND state = 'completed'"), n);
-  expect_count("drained rows in the floor's table", count(kFloor, "state = 'completed'"), n);
-  expect_count("drained rows in the copy of pq's table", count(kShaped, "state = 'completed'"), n);
-  return {n / seconds[0], n / seconds[1], n / seconds[2]};
+  const auto& claim = sides[floors].runs;
+  const auto& claim_shaped = sides[floors + 1].runs;
+  const auto& deleted = sides[floors + 2].runs;
+  const auto& deleted_shaped = sides[floors + 3].runs;
+  for (std::size_t i = 0; i < floors; ++i) {
+    const auto& name = variants[i].name;
+    const auto& runs = sides[i].runs;
+    if (i == 0) {
+      rows.push_back({"W3 drain, get(tx) in 4 threads", "jobs/s",
+                      "pgbench, BEGIN; claim-and-complete 1 row; COMMIT, 4 clients", runs, claim,
+                      {{Goal::Kind::min_ratio, 0.8}}});
+      rows.push_back({"W3 get(tx), floor on pq's table", "jobs/s",
+                      "the same pgbench script on a copy of pq's table, with its constraints and indexes", runs,
+                      claim_shaped, {}});
+    }
+    rows.push_back({name + ", 1-row DELETE floor", "jobs/s",
+                    "pgbench, BEGIN; DELETE the head row FOR UPDATE SKIP LOCKED; COMMIT, 4 clients", runs, deleted,
+                    {{Goal::Kind::min_ratio, variants[i].delete_goal}}});
+    rows.push_back({name + ", 1-row DELETE floor on pq's table", "jobs/s",
+                    "the same DELETE script on a copy of pq's table, with its constraints and indexes", runs,
+                    deleted_shaped, {}});
+  }
+}
+
+// One job per claim (prefetch 0): a commit for the claim and one for the completion, against one
+// transaction per job that deletes it.
+void Bench::drain_one_per_claim(std::vector<Row>& rows) {
+  const int n = sizes_.drain;
+  Row one{"W3 drain, Worker c1, prefetch 0", "jobs/s",
+          "pgbench, BEGIN; DELETE the head row FOR UPDATE SKIP LOCKED; COMMIT, 1 client", {}, {},
+          {{Goal::Kind::min_ratio, 0.5}}};
+  Row four{"W3 drain, Worker c4, prefetch 0", "jobs/s",
+           "pgbench, BEGIN; DELETE the head row FOR UPDATE SKIP LOCKED; COMMIT, 4 clients", {}, {}, {}};
+  for (int run = 1; run <= kRuns; ++run) {
+    for (auto* row : {&one, &four}) {
+      const int concurrency = row == &one ? 1 : kClients;
+      progress_.show("W3 drain {} jobs, Worker c{}, prefetch 0: run {}/{}", n, concurrency, run, kRuns);
+      in_turn(
+          run, [&] {
+            fill_drain();
+            row->pq_runs.push_back(drain_with_worker(concurrency, 0, 0));
+          },
+          [&] { row->floor_runs.push_back(floor_delete_drain("w3-delete", concurrency)); });
+      measured(*row);
+    }
+  }
+  rows.push_back(std::move(one));
+  rows.push_back(std::move(four));
 }
 
 void Bench::drain(std::vector<Row>& rows) {
@@ -109,10 +224,6 @@ void Bench::drain(std::vector<Row>& rows) {
   Row one{"W3 drain, Worker c1", "jobs/s", fmt::format("pgbench, claim-and-complete {} rows per statement, 1 client", kBatch),
           {}, {}, {}};
   Row four{"W3 drain, Worker c4", "jobs/s", "", {}, {}, {{Goal::Kind::min_ratio, 0.6}}};
-  Row tx{"W3 drain, get(tx) in 4 threads", "jobs/s",
-         "pgbench, BEGIN; claim-and-complete 1 row; COMMIT, 4 clients", {}, {}, {{Goal::Kind::min_ratio, 0.8}}};
-  Row shaped{"W3 get(tx), floor on pq's table", "jobs/s",
-             "the same pgbench script on a copy of pq's table, with its constraints and indexes", {}, {}, {}};
   std::vector<double> batched_four;
   for (int run = 1; run <= kRuns; ++run) {
     progress_.show("W3 drain {} jobs, Worker c1: run {}/{}", n, run, kRuns);
@@ -133,15 +244,6 @@ void Bench::drain(std::vector<Row>& rows) {
         [&] { batched_four.push_back(floor_drain("w3-batch-c4", kClients, kBatch)); });
     four.floor_runs = batched_four;
     measured(four);
-
-    progress_.show("W3 drain {} jobs, get(tx) in {} threads: run {}/{}", n, kClients, run, kRuns);
-    const auto rates = drain_transactional_in_turn(run);
-    tx.pq_runs.push_back(rates.pq);
-    tx.floor_runs.push_back(rates.floor);
-    shaped.pq_runs.push_back(rates.pq);
-    shaped.floor_runs.push_back(rates.shaped);
-    measured(tx);
-    measured(shaped);
   }
   // The best batched floor, whichever client count reaches it.
   const bool four_is_best = median(batched_four) >= one.floor();
@@ -150,8 +252,8 @@ void Bench::drain(std::vector<Row>& rows) {
                                 kBatch, four_is_best ? "4 clients" : "1 client");
   rows.push_back(std::move(one));
   rows.push_back(std::move(four));
-  rows.push_back(std::move(tx));
-  rows.push_back(std::move(shaped));
+  drain_one_per_claim(rows);
+  drain_transactional_in_turn(rows);
 }
 
 void Bench::drain_crowded(std::vector<Row>& rows) {

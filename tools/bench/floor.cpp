@@ -61,8 +61,8 @@ auto floor_table() -> std::string {
       kSchema, kFloor);
 }
 
-auto floor_insert(std::string_view queue) -> std::string {
-  return fmt::format("INSERT INTO {}.jobs {} VALUES ({})", kFloor, kFloorColumns, floor_values(queue));
+auto floor_insert(std::string_view queue, std::string_view schema) -> std::string {
+  return fmt::format("INSERT INTO {}.jobs {} VALUES ({})", schema, kFloorColumns, floor_values(queue));
 }
 
 auto shaped_table() -> std::string {
@@ -87,6 +87,13 @@ auto floor_claim(std::string_view schema, std::string_view queue, int limit) -> 
   return fmt::format(
       "UPDATE {0}.jobs AS job SET state = 'completed', attempt = job.attempt + 1, attempted_at = now(), "
       "finished_at = now() WHERE job.ctid = ANY (ARRAY(SELECT ctid FROM {0}.jobs WHERE state = 'available' "
+      "AND queue = '{1}' ORDER BY priority, expected_at, id LIMIT {2} FOR UPDATE SKIP LOCKED)) RETURNING job.*",
+      schema, queue, limit);
+}
+
+auto floor_delete(std::string_view schema, std::string_view queue, int limit) -> std::string {
+  return fmt::format(
+      "DELETE FROM {0}.jobs AS job WHERE job.ctid = ANY (ARRAY(SELECT ctid FROM {0}.jobs WHERE state = 'available' "
       "AND queue = '{1}' ORDER BY priority, expected_at, id LIMIT {2} FOR UPDATE SKIP LOCKED)) RETURNING job.*",
       schema, queue, limit);
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <thread>
 
+#include "bench.hpp"
 #include "connection.hpp"
 
 namespace pq::bench {
@@ -31,11 +32,13 @@ class Pgbench {
 // The columns of pq.jobs as sql/migrations/001_init.sql made them, with plain types, only the primary key and
 // the one index a claim needs, no constraints, default fillfactor.
 auto floor_table() -> std::string;
-auto floor_insert(std::string_view queue) -> std::string;
+auto floor_insert(std::string_view queue, std::string_view schema = kFloor) -> std::string;
 auto shaped_table() -> std::string;
 auto floor_fill(std::string_view schema, std::string_view queue, int count) -> std::string;
 // available → completed for `limit` rows in dequeue order, as pq's take does.
 auto floor_claim(std::string_view schema, std::string_view queue, int limit) -> std::string;
+// available → gone for `limit` rows in dequeue order: a queue that keeps no history.
+auto floor_delete(std::string_view schema, std::string_view queue, int limit) -> std::string;
 
 /// W4's floor in bare libpq: a listener that waits on its socket for the producer's NOTIFY and claims the
 /// floor's rows one at a time, and the producer, whose INSERT sends that NOTIFY.

@@ -8,12 +8,14 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "../cli.hpp"
+#include "pq/testing.hpp"
 #include "bench.hpp"
 #include "pq/error.hpp"
 #include "report.hpp"
@@ -31,12 +33,16 @@ auto parse(int argc, char** argv) -> std::optional<Settings> {
   cxxopts::Options options("pq-bench", "Measures pq against the floor of the same PostgreSQL server.");
   options.add_options()
       ("db", "connection string; default: a throwaway PostgreSQL", cxxopts::value<std::string>())
+      ("profile", "the throwaway server's durability: durable (PostgreSQL's defaults) or fast (fsync, "
+       "synchronous_commit, full_page_writes, wal_init_zero off); ignored with --db",
+       cxxopts::value<std::string>()->default_value("durable"))
       ("quick", "tiny sizes: checks that every workload runs and counts right, measures nothing useful")
       ("json", "print the results as JSON instead of a markdown table")
       ("svg", "write a bar chart of pq against the floor to FILE", cxxopts::value<std::string>())
       ("worker", "the pq-worker binary (default: beside pq-bench)", cxxopts::value<std::string>())
       ("plugin", "the no-op plugin for pq-worker (default: beside pq-bench)", cxxopts::value<std::string>())
-      ("only", "comma-separated workloads to run: W1,W2,W3,W4,W5,memory (default: all)",
+      ("only", "comma-separated workloads to run: W1,W1c,W2,W3,W4,W5,memory (default: all);\n"
+       "W6, the held xmin horizon, runs only when named",
        cxxopts::value<std::vector<std::string>>())
       ("h,help", "show this help");
   auto parsed = options.parse(argc, argv);
@@ -49,6 +55,10 @@ auto parse(int argc, char** argv) -> std::optional<Settings> {
   if (parsed.count("db") != 0U) settings.db = parsed["db"].as<std::string>();
   if (parsed.count("svg") != 0U) settings.svg = parsed["svg"].as<std::string>();
   if (parsed.count("only") != 0U) settings.only = parsed["only"].as<std::vector<std::string>>();
+  settings.profile = parsed["profile"].as<std::string>();
+  if (settings.profile != "durable" && settings.profile != "fast") {
+    throw pq::UsageError(fmt::format("--profile is durable or fast, not '{}'", settings.profile));
+  }
   settings.quick = parsed.count("quick") != 0U;
   settings.json = parsed.count("json") != 0U;
   settings.worker = parsed.count("worker") != 0U ? parsed["worker"].as<std::string>() : beside_me("pq-worker");
@@ -81,18 +91,29 @@ class Scratch {
 };
 
 auto run(const Settings& settings) -> int {
-  const auto database = pq::tools::given_or_throwaway(settings.db);
+  std::unique_ptr<pq::testing::TempPostgres> server;
+  if (settings.db.empty()) {
+    fmt::print(stderr, "starting a throwaway PostgreSQL ({} profile) ...\n", settings.profile);
+    server = std::make_unique<pq::testing::TempPostgres>(pq::testing::TempPostgresOptions{
+        .settings = {}, .use_environment = false, .durable = settings.profile == "durable"});
+  }
+  const std::string url = server ? server->url() : settings.db;
   const Sizes sizes = settings.quick ? kQuick : Sizes{};
   Scratch scratch;
   std::vector<Row> rows;
+  ServerProfile profile;
+  std::vector<std::string> appendix;
   {
-    Bench bench(database.url, sizes, settings, scratch.path());
+    Bench bench(url, sizes, settings, scratch.path());
+    profile = bench.profile();
     rows = bench.run();
+    appendix = bench.appendix();
   }
   if (settings.json) {
-    print_json(rows, sizes);
+    print_json(rows, sizes, profile, appendix);
   } else {
-    print_markdown(rows);
+    print_markdown(rows, profile);
+    for (const auto& text : appendix) fmt::print("\n{}", text);
   }
   if (!settings.svg.empty()) write_svg(rows, settings.svg);
   return 0;

@@ -26,7 +26,9 @@ auto xml_escape(std::string_view text) -> std::string {
 
 }  // namespace
 
-void print_markdown(const std::vector<Row>& rows) {
+void print_markdown(const std::vector<Row>& rows, const ServerProfile& profile) {
+  fmt::print("Server: PostgreSQL {}, {} profile (fsync = {}, synchronous_commit = {}, full_page_writes = {})\n\n",
+             profile.version, profile.name(), profile.fsync, profile.synchronous_commit, profile.full_page_writes);
   fmt::print("| workload | pq | floor | ratio | goal | met |\n| --- | ---: | ---: | ---: | --- | --- |\n");
   for (const auto& row : rows) {
     std::string goals;
@@ -41,7 +43,8 @@ void print_markdown(const std::vector<Row>& rows) {
   }
 }
 
-void print_json(const std::vector<Row>& rows, const Sizes& sizes) {
+void print_json(const std::vector<Row>& rows, const Sizes& sizes, const ServerProfile& profile,
+                const std::vector<std::string>& appendix) {
   pq::JsonWriter out;
   auto numbers = [&](const std::vector<double>& values) {
     out.begin_array();
@@ -49,9 +52,21 @@ void print_json(const std::vector<Row>& rows, const Sizes& sizes) {
     out.end_array();
   };
   out.begin_object();
+  out.key("server");
+  out.begin_object();
+  const std::pair<const char*, const std::string*> server[] = {
+      {"version", &profile.version}, {"fsync", &profile.fsync},
+      {"synchronous_commit", &profile.synchronous_commit}, {"full_page_writes", &profile.full_page_writes}};
+  for (const auto& [name, value] : server) {
+    out.key(name);
+    out.string(*value);
+  }
+  out.key("profile");
+  out.string(profile.name());
+  out.end_object();
   out.key("sizes");
   out.begin_object();
-  const std::pair<const char*, int> counts[] = {{"put_one", sizes.put_one}, {"put_many", sizes.put_many},
+  const std::pair<const char*, int> counts[] = {{"put_one", sizes.put_one}, {"producers", sizes.producers}, {"put_many", sizes.put_many},
                                                 {"drain", sizes.drain}, {"wakeups", sizes.wakeups},
                                                 {"background", sizes.background}};
   for (const auto& [name, value] : counts) {
@@ -94,6 +109,10 @@ void print_json(const std::vector<Row>& rows, const Sizes& sizes) {
     out.end_array();
     out.end_object();
   }
+  out.end_array();
+  out.key("appendix");
+  out.begin_array();
+  for (const auto& text : appendix) out.string(text);
   out.end_array();
   out.end_object();
   fmt::print("{}\n", out.str());

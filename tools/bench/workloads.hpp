@@ -48,6 +48,16 @@ class Progress {
   bool shown_ = false;
 };
 
+enum class HorizonHolder { none, snapshot, writer };
+
+// One slice of a W6 run.
+struct HorizonSlice {
+  std::int64_t done;  // jobs whose handler started in the slice
+  double p99_ms;      // of put → handler start
+  std::int64_t dead_tuples;
+  std::int64_t claim_index_bytes;
+};
+
 class Bench {
  public:
   Bench(std::string conninfo, Sizes sizes, const Settings& settings, fs::path scratch);
@@ -56,6 +66,9 @@ class Bench {
   auto operator=(const Bench&) -> Bench& = delete;
 
   auto run() -> std::vector<Row>;
+  auto profile() -> ServerProfile;
+  /// W6's per-slice table and claim plans, for after the report's table.
+  [[nodiscard]] auto appendix() const -> const std::vector<std::string>& { return horizon_plans_; }
 
  private:
   void measured(const Row& row);
@@ -77,18 +90,18 @@ class Bench {
 
   void enqueue_one(Row& row);
   void enqueue_many(Row& row);
+  void enqueue_concurrent(std::vector<Row>& rows);
+  auto put_in_threads(int count) -> double;
 
-  auto drain_with_worker(int concurrency, std::int64_t already_finished) -> double;
+  auto drain_with_worker(int concurrency, std::int64_t already_finished, int prefetch = WorkerOptions{}.prefetch)
+      -> double;
   void fill_drain();
   void fill_floor(std::string_view schema = kFloor);
   auto floor_drain(const char* name, int clients, int batch) -> double;
-  auto drain_transactional(int count) -> double;
-  struct TransactionalRates {
-    double pq = 0;
-    double floor = 0;
-    double shaped = 0;  // the floor's script on a copy of pq's table
-  };
-  auto drain_transactional_in_turn(int run) -> TransactionalRates;
+  auto floor_delete_drain(const char* name, int clients) -> double;
+  auto drain_transactional(pq::PQ& pq, const std::string& name, int count) -> double;
+  void drain_transactional_in_turn(std::vector<Row>& rows);
+  void drain_one_per_claim(std::vector<Row>& rows);
   void drain(std::vector<Row>& rows);
   void drain_crowded(std::vector<Row>& rows);
 
@@ -103,6 +116,11 @@ class Bench {
 
   void memory(std::vector<Row>& rows);
 
+  void horizon_started(const pq::Job& job);
+  auto horizon_run(HorizonHolder kind) -> std::vector<HorizonSlice>;
+  auto explain_claim(HorizonHolder kind) -> std::string;
+  void held_horizon(std::vector<Row>& rows);
+
   std::string conninfo_;
   Sizes sizes_;
   const Settings& settings_;
@@ -114,6 +132,11 @@ class Bench {
   std::atomic<std::int64_t> handled_{0};
   std::mutex wake_mutex_;
   std::map<std::int64_t, std::vector<SteadyClock::time_point>> started_;
+  std::mutex horizon_mutex_;
+  std::vector<double> horizon_waits_;
+  std::int64_t horizon_done_ = 0;
+  std::int64_t horizon_handled_ = 0;
+  std::vector<std::string> horizon_plans_;
 };
 
 }  // namespace pq::bench
