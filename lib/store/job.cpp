@@ -77,7 +77,10 @@ auto decode_jobs(const pg::Result& result) -> std::vector<Job> {
   if (result.rows() == 0) return jobs;
   const Columns columns(result);
   jobs.reserve(static_cast<std::size_t>(result.rows()));
-  for (int row = 0; row < result.rows(); ++row) jobs.push_back(decode_row(result, columns, row));
+  for (int row = 0; row < result.rows(); ++row) {
+    // A statement that also reports something else (queue/claim_completing.sql) adds rows without a job.
+    if (!result.is_null(row, columns.id)) jobs.push_back(decode_row(result, columns, row));
+  }
   return jobs;
 }
 

@@ -65,16 +65,43 @@ auto take(pg::Session& session, std::string_view queue, bool keep_completed) -> 
   return decode_job(session.run(statement, params));
 }
 
-auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
-           std::string_view worker, const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip)
-    -> std::vector<Job> {
+namespace {
+
+auto claim_params(std::string_view queue, int limit, std::chrono::microseconds lease, std::string_view worker,
+                  const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip) -> pg::Params {
   pg::Params params;
   params.add(queue).add(limit).add(lease).add(worker);
   // NULL, which the statement reads as "any kind" and "skip none".
   params.add(kinds != nullptr ? std::optional{pg::text_array(*kinds)} : std::nullopt);
   params.add(skip != nullptr && !skip->empty() ? std::optional{pg::integer_array(*skip)} : std::nullopt);
+  return params;
+}
+
+}  // namespace
+
+auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
+           std::string_view worker, const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip)
+    -> std::vector<Job> {
+  const auto params = claim_params(queue, limit, lease, worker, kinds, skip);
   if (auto jobs = decode_jobs(session.run(sql::queue_claim, params)); !jobs.empty()) return jobs;
   return decode_jobs(session.run(sql::queue_claim, params));
+}
+
+auto claim_completing(pg::Session& session, const Held& done, bool keep_completed, std::string_view queue,
+                      int limit, std::chrono::microseconds lease, std::string_view worker,
+                      const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip) -> Claimed {
+  if (done.empty()) return {claim(session, queue, limit, lease, worker, kinds, skip), {}};
+  auto params = claim_params(queue, limit, lease, worker, kinds, skip);
+  params.add(pg::integer_array(done.ids)).add(pg::integer_array(done.attempts));
+  auto result = session.run(keep_completed ? sql::queue_claim_completing : sql::queue_claim_deleting, params);
+  Claimed claimed{decode_jobs(result), {}};
+  const int column = result.column("completed");
+  for (int row = 0; row < result.rows(); ++row) {
+    if (!result.is_null(row, column)) claimed.completed.push_back(result.i64(row, column));
+  }
+  // The race that claim() runs its statement again for; the results are written by now.
+  if (claimed.jobs.empty()) claimed.jobs = claim(session, queue, limit, lease, worker, kinds, skip);
+  return claimed;
 }
 
 auto promote_queue(pg::Session& session, std::string_view queue) -> Promotion {

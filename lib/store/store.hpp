@@ -68,6 +68,15 @@ struct Held {
 /// `keep_completed` false: the jobs are deleted instead of kept as completed (ConnectionOptions).
 auto complete_many(pg::Session& session, const Held& jobs, std::string_view worker, bool keep_completed = true)
     -> std::vector<std::int64_t>;
+/// What claim_completing did: the jobs claimed, and the ids of `done` that were completed (or deleted).
+struct Claimed {
+  std::vector<Job> jobs;
+  std::vector<std::int64_t> completed;
+};
+/// claim() and complete_many() (or its deleting form) in one statement, so one transaction and one commit.
+auto claim_completing(pg::Session& session, const Held& done, bool keep_completed, std::string_view queue,
+                      int limit, std::chrono::microseconds lease, std::string_view worker,
+                      const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip) -> Claimed;
 struct Retried {
   std::vector<std::int64_t> rescheduled;
   std::vector<std::int64_t> cancelled;  ///< a cancel was requested: they end here instead

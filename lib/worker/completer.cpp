@@ -136,18 +136,19 @@ class Completer {
     }
     switch (group.front().kind) {
       case Outcome::Kind::completed:
-        report(group, store::complete_many(session, held, worker, shared_->pq.options().keep_completed), {});
+        worker::report(*shared_, group,
+                       store::complete_many(session, held, worker, shared_->pq.options().keep_completed), {});
         break;
       case Outcome::Kind::retry: {
         auto retried = store::retry_many(session, held, delays, errors, worker);
-        report(group, retried.rescheduled, retried.cancelled);
+        worker::report(*shared_, group, retried.rescheduled, retried.cancelled);
         break;
       }
       case Outcome::Kind::failed:
-        report(group, store::fail_many(session, held, errors, worker), {});
+        worker::report(*shared_, group, store::fail_many(session, held, errors, worker), {});
         break;
       case Outcome::Kind::released:
-        report(group, store::release_many(session, held, worker), {});
+        worker::report(*shared_, group, store::release_many(session, held, worker), {});
         break;
     }
   }
@@ -158,50 +159,6 @@ class Completer {
                  "cannot write the result of job {} ({}) attempt {}: {}; dropped: its lease lapses and the rescuer "
                  "retries it",
                  outcome.id, outcome.where, outcome.attempt, error.what());
-  }
-
-  // Logs and counts a group of outcomes of one kind by what the database did with them.
-  void report(std::span<const Outcome> group, const std::vector<std::int64_t>& written,
-              const std::vector<std::int64_t>& cancelled) {
-    // A batch can hold thousands of results: one lookup each, not a scan of the ids written.
-    const std::unordered_set<std::int64_t> written_ids(written.begin(), written.end());
-    const std::unordered_set<std::int64_t> cancelled_ids(cancelled.begin(), cancelled.end());
-    auto& counters = shared_->counters;
-    for (const auto& outcome : group) {
-      if (cancelled_ids.contains(outcome.id)) {
-        ++counters.cancelled;
-        shared_->log(LogLevel::info, "job {} ({}) attempt {} cancelled as requested: {}", outcome.id, outcome.where,
-                     outcome.attempt, outcome.error);
-        continue;
-      }
-      if (!written_ids.contains(outcome.id)) {
-        ++counters.lost;
-        shared_->log(LogLevel::warning,
-                     "job {} ({}) attempt {}: its lease had passed on (rescued, cancelled or deleted); result "
-                     "discarded",
-                     outcome.id, outcome.where, outcome.attempt);
-        continue;
-      }
-      switch (outcome.kind) {
-        case Outcome::Kind::completed:
-          ++counters.completed;
-          break;
-        case Outcome::Kind::retry:
-          ++counters.retried;
-          shared_->log(LogLevel::warning, "job {} ({}) attempt {}/{} failed: {}; retry in {:.3f} s", outcome.id,
-                       outcome.where, outcome.attempt, outcome.max_attempts, outcome.error, seconds(outcome.delay));
-          break;
-        case Outcome::Kind::failed:
-          ++counters.failed;
-          shared_->log(LogLevel::error, "job {} ({}) attempt {}/{} failed for good: {}", outcome.id, outcome.where,
-                       outcome.attempt, outcome.max_attempts, outcome.error);
-          break;
-        case Outcome::Kind::released:
-          ++counters.released;
-          shared_->log(LogLevel::info, "job {} ({}) released back to its queue", outcome.id, outcome.where);
-          break;
-      }
-    }
   }
 
   void heartbeat() {
@@ -318,6 +275,49 @@ class Completer {
 };
 
 }  // namespace
+
+void report(Shared& shared, std::span<const Outcome> group, const std::vector<std::int64_t>& written,
+            const std::vector<std::int64_t>& cancelled) {
+  // A batch can hold thousands of results: one lookup each, not a scan of the ids written.
+  const std::unordered_set<std::int64_t> written_ids(written.begin(), written.end());
+  const std::unordered_set<std::int64_t> cancelled_ids(cancelled.begin(), cancelled.end());
+  auto& counters = shared.counters;
+  for (const auto& outcome : group) {
+    if (cancelled_ids.contains(outcome.id)) {
+      ++counters.cancelled;
+      shared.log(LogLevel::info, "job {} ({}) attempt {} cancelled as requested: {}", outcome.id, outcome.where,
+                   outcome.attempt, outcome.error);
+      continue;
+    }
+    if (!written_ids.contains(outcome.id)) {
+      ++counters.lost;
+      shared.log(LogLevel::warning,
+                   "job {} ({}) attempt {}: its lease had passed on (rescued, cancelled or deleted); result "
+                   "discarded",
+                   outcome.id, outcome.where, outcome.attempt);
+      continue;
+    }
+    switch (outcome.kind) {
+      case Outcome::Kind::completed:
+        ++counters.completed;
+        break;
+      case Outcome::Kind::retry:
+        ++counters.retried;
+        shared.log(LogLevel::warning, "job {} ({}) attempt {}/{} failed: {}; retry in {:.3f} s", outcome.id,
+                     outcome.where, outcome.attempt, outcome.max_attempts, outcome.error, seconds(outcome.delay));
+        break;
+      case Outcome::Kind::failed:
+        ++counters.failed;
+        shared.log(LogLevel::error, "job {} ({}) attempt {}/{} failed for good: {}", outcome.id, outcome.where,
+                     outcome.attempt, outcome.max_attempts, outcome.error);
+        break;
+      case Outcome::Kind::released:
+        ++counters.released;
+        shared.log(LogLevel::info, "job {} ({}) released back to its queue", outcome.id, outcome.where);
+        break;
+    }
+  }
+}
 
 void run_completer(const std::shared_ptr<Shared>& shared) { Completer(shared).run(); }
 

@@ -119,7 +119,15 @@ void executor_loop(const std::shared_ptr<Shared>& shared) {
         shared->log(LogLevel::debug, "job {} ({}) attempt {} completed in {:.3f} s", running->job.id,
                     running->where(), running->job.attempt, ran);
       }
-      if (result) shared->push_outcome(std::move(*result));
+      // Its slot is free: when the fetcher is to claim for it now, the completion goes in that claim.
+      const bool claim_now = shared->claim_wanted() > 0;
+      if (result && result->kind == Outcome::Kind::completed && claim_now && shared->fetcher_claims &&
+          !shared->stopping && !shared->quiet) {
+        ++shared->unwritten;
+        shared->riders.push_back(std::move(*result));
+      } else if (result) {
+        shared->push_outcome(std::move(*result));
+      }
     }
     shared->job_done.notify_all();
     // Woken per batch, not per job: it has nothing to do while the buffer of claimed jobs is half full.
@@ -132,6 +140,13 @@ void executor_loop(const std::shared_ptr<Shared>& shared) {
 void Shared::push_outcome(Outcome outcome) {
   ++unwritten;
   outcomes.push_back(std::move(outcome));
+  outcome_ready.notify_one();
+}
+
+void Shared::unload_riders() {
+  if (riders.empty()) return;
+  outcomes.insert(outcomes.end(), std::make_move_iterator(riders.begin()), std::make_move_iterator(riders.end()));
+  riders.clear();
   outcome_ready.notify_one();
 }
 

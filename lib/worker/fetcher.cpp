@@ -3,6 +3,7 @@
 // until a notification, a free slot, the next due job or the poll interval.
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <string_view>
 
 #include "pg/statements.hpp"
@@ -41,13 +42,14 @@ class Fetcher {
           // then, so the claim or the promotion sees it; asked after, it could be missed and the burst end
           // with the retry never run.
           const bool done_before = shared_->options.burst && settled();
+          wrote_ = false;
           auto round = claim_round();
           if (round.full) {
             // Every slot held by timed-out handlers that have not returned: a burst does not wait for them.
             if (done_before && round.claimed == 0) return;
             claim_now = true;  // there may be more: claim again as soon as a slot frees
           } else if (round.claimed == 0) {
-            if (rescue() > 0) claim_now = true;
+            if (rescue() > 0 || wrote_) claim_now = true;
             auto promoted = promote(next_due);
             if (promoted > 0 || claim_now) {
               claim_now = true;
@@ -59,6 +61,7 @@ class Fetcher {
         }
         claim_now = sleep(next_due) || claim_now;
       } catch (const Error& error) {
+        hand_back_riders();
         session_.reset();
         // Before a first good connection, what cannot heal by waiting ends the worker: a wrong password, a
         // missing database, no schema; and in burst mode anything, since nobody waits for a burst to recover.
@@ -126,7 +129,7 @@ class Fetcher {
       const auto sent = SteadyClock::now();
       const auto& kinds = shared_->kinds.find(queue)->second;
       if (kinds.empty()) continue;
-      auto jobs = store::claim(*session_, queue, wanted, lease, shared_->options.id, &kinds, &busy);
+      auto jobs = claim(queue, wanted, lease, kinds, busy);
       const double took = std::chrono::duration<double>(SteadyClock::now() - sent).count();
       {
         std::lock_guard lock(shared_->mutex);
@@ -138,6 +141,41 @@ class Fetcher {
     }
     start_ = (start_ + 1) % queues.size();
     return {static_cast<std::size_t>(free - wanted), wanted == 0};
+  }
+
+  // One claim, carrying the completions that wait for it (Shared::riders). If the statement fails they go
+  // to the completer, which writes them on its own (and finds any row the database refuses).
+  auto claim(const std::string& queue, int wanted, std::chrono::microseconds lease,
+             const std::vector<std::string>& kinds, const std::vector<std::int64_t>& busy) -> std::vector<Job> {
+    std::vector<Outcome> riders;
+    {
+      std::lock_guard lock(shared_->mutex);
+      riders.swap(shared_->riders);
+    }
+    if (riders.empty()) return store::claim(*session_, queue, wanted, lease, shared_->options.id, &kinds, &busy);
+    store::Held done;
+    for (const auto& rider : riders) done.add(rider.id, rider.attempt);
+    try {
+      auto claimed = store::claim_completing(*session_, done, shared_->pq.options().keep_completed, queue, wanted,
+                                             lease, shared_->options.id, &kinds, &busy);
+      report(*shared_, riders, claimed.completed, {});
+      std::lock_guard lock(shared_->mutex);
+      shared_->unwritten -= riders.size();
+      wrote_ = true;
+      return std::move(claimed.jobs);
+    } catch (...) {
+      std::lock_guard lock(shared_->mutex);
+      shared_->riders.insert(shared_->riders.end(), std::make_move_iterator(riders.begin()),
+                             std::make_move_iterator(riders.end()));
+      shared_->unload_riders();
+      throw;
+    }
+  }
+
+  // Before the fetcher waits for anything, so that no result waits for it.
+  void hand_back_riders() {
+    std::lock_guard lock(shared_->mutex);
+    shared_->unload_riders();
   }
 
   void dispatch(std::vector<Job> jobs) {
@@ -158,6 +196,7 @@ class Fetcher {
   void go_quiet() {
     {
       std::lock_guard lock(shared_->mutex);
+      shared_->unload_riders();
       for (const auto& job : shared_->ready) shared_->push_outcome(outcome(*job, Outcome::Kind::released));
       shared_->ready.clear();
     }
@@ -196,6 +235,7 @@ class Fetcher {
 
   // Returns whether to claim when it wakes: a notification for one of our queues, a freed slot, the poll.
   auto sleep(std::optional<std::chrono::microseconds> next_due) -> bool {
+    hand_back_riders();
     auto until = detail::SteadyClock::now() + detail::jittered(shared_->pq.options().poll_interval);
     if (next_due) until = std::min(until, detail::SteadyClock::now() + *next_due);
     auto wake = session_->wait(until, shared_->wake_fetcher.fd());
@@ -217,11 +257,29 @@ class Fetcher {
   std::size_t start_ = 0;
   bool started_ = false;
   bool quiet_logged_ = false;
+  bool wrote_ = false;  // the last claim round wrote results: a burst looks once more before it ends
   SteadyClock::time_point next_rescue_{};
 };
 
 }  // namespace
 
-void run_fetcher(const std::shared_ptr<Shared>& shared) { Fetcher(shared).run(); }
+void run_fetcher(const std::shared_ptr<Shared>& shared) {
+  // However the fetcher ends, the completions waiting for its next claim go to the completer.
+  struct Claiming {
+    Shared& shared;
+    explicit Claiming(Shared& state) : shared(state) {
+      std::lock_guard lock(shared.mutex);
+      shared.fetcher_claims = true;
+    }
+    ~Claiming() {
+      std::lock_guard lock(shared.mutex);
+      shared.fetcher_claims = false;
+      shared.unload_riders();
+    }
+    Claiming(const Claiming&) = delete;
+    auto operator=(const Claiming&) -> Claiming& = delete;
+  } claiming(*shared);
+  Fetcher(shared).run();
+}
 
 }  // namespace pq::worker

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -102,7 +103,12 @@ struct Shared {
   /// and its job is not started again in this worker meanwhile.
   std::unordered_map<std::int64_t, std::shared_ptr<RunningJob>> abandoned;
   std::deque<Outcome> outcomes;
-  std::size_t unwritten = 0;  // outcomes queued or being written: a burst worker is not done before they are
+  /// Completions that go out with the fetcher's next claim, in its statement (queue/claim_completing.sql):
+  /// they are made when a finished job also frees a slot to claim for. The fetcher hands them to the
+  /// completer whenever it is not about to claim.
+  std::vector<Outcome> riders;
+  bool fetcher_claims = false;  // the fetcher runs and takes riders
+  std::size_t unwritten = 0;  // outcomes and riders queued or being written: a burst is not done before they are
   std::map<std::thread::id, std::thread> executors;
   bool executors_leave = false;
   bool completer_leave = false;
@@ -127,6 +133,8 @@ struct Shared {
   }
   /// Queues an outcome for the completer (call with `mutex` held).
   void push_outcome(Outcome outcome);
+  /// Gives the riders to the completer (call with `mutex` held).
+  void unload_riders();
   /// Jobs worth claiming ahead of free slots now (call with `mutex` held).
   [[nodiscard]] auto prefetch_target() const -> int;
   /// Jobs to claim now, 0 while the buffer of claimed jobs is still half full (call with `mutex` held).
@@ -148,6 +156,11 @@ void abandon(const std::shared_ptr<Shared>& shared, const std::shared_ptr<Runnin
 /// At shutdown, past the grace period (call with `mutex` held): the job's thread is detached, so that a
 /// handler that never returns cannot hold the process.
 void detach(const std::shared_ptr<Shared>& shared, RunningJob& job);
+
+/// Counts and logs outcomes of one kind by what the database did with them: `written` ids, `cancelled` ids,
+/// and the rest lost to a lease that passed on.
+void report(Shared& shared, std::span<const Outcome> group, const std::vector<std::int64_t>& written,
+            const std::vector<std::int64_t>& cancelled);
 
 /// The completer thread's body: writes outcomes in batches, heartbeats leases, enforces timeouts.
 void run_completer(const std::shared_ptr<Shared>& shared);
