@@ -99,6 +99,7 @@ struct TransactionalVariant {
 auto transactional_variants() -> std::vector<TransactionalVariant> {
   return {
       {"W3 get(tx) in 4 threads", {.schema = kSchema}, 0.6},
+      {"W3 get(tx) in 4 threads, keep_completed=false", {.schema = kSchema, .keep_completed = false}, 0.8},
   };
 }
 
