@@ -93,7 +93,8 @@ auto claim_completing(pg::Session& session, const Held& done, bool keep_complete
   if (done.empty()) return {claim(session, queue, limit, lease, worker, kinds, skip), {}};
   auto params = claim_params(queue, limit, lease, worker, kinds, skip);
   params.add(pg::integer_array(done.ids)).add(pg::integer_array(done.attempts));
-  auto result = session.run(keep_completed ? sql::queue_claim_completing : sql::queue_claim_deleting, params);
+  params.add(keep_completed ? "true" : "false");
+  auto result = session.run(sql::queue_claim_completing, params);
   Claimed claimed{decode_jobs(result), {}};
   const int column = result.column("completed");
   for (int row = 0; row < result.rows(); ++row) {

@@ -5,6 +5,7 @@
 #include <array>
 #include <iterator>
 #include <string_view>
+#include <unordered_set>
 
 #include "pg/statements.hpp"
 #include "pq/error.hpp"
@@ -158,9 +159,17 @@ class Fetcher {
     try {
       auto claimed = store::claim_completing(*session_, done, shared_->pq.options().keep_completed, queue, wanted,
                                              lease, shared_->options.id, &kinds, &busy);
-      report(*shared_, riders, claimed.completed, {});
+      // What the statement skipped (a row another session has locked, or a lease that passed on) the
+      // completer writes, and tells the one from the other.
+      const std::unordered_set<std::int64_t> completed(claimed.completed.begin(), claimed.completed.end());
+      const auto skipped = std::stable_partition(riders.begin(), riders.end(),
+                                                 [&](const Outcome& rider) { return completed.contains(rider.id); });
+      report(*shared_, std::span<const Outcome>(riders.begin(), skipped), claimed.completed, {});
       std::lock_guard lock(shared_->mutex);
-      shared_->unwritten -= riders.size();
+      shared_->unwritten -= static_cast<std::size_t>(skipped - riders.begin());
+      shared_->riders.insert(shared_->riders.end(), std::make_move_iterator(skipped),
+                             std::make_move_iterator(riders.end()));
+      shared_->unload_riders();
       wrote_ = true;
       return std::move(claimed.jobs);
     } catch (...) {
@@ -235,7 +244,12 @@ class Fetcher {
 
   // Returns whether to claim when it wakes: a notification for one of our queues, a freed slot, the poll.
   auto sleep(std::optional<std::chrono::microseconds> next_due) -> bool {
-    hand_back_riders();
+    {
+      // A job that finished since the claim left its completion for the next one: claim at once.
+      std::lock_guard lock(shared_->mutex);
+      if (!shared_->riders.empty() && shared_->claim_wanted() > 0) return true;
+      shared_->unload_riders();
+    }
     auto until = detail::SteadyClock::now() + detail::jittered(shared_->pq.options().poll_interval);
     if (next_due) until = std::min(until, detail::SteadyClock::now() + *next_due);
     auto wake = session_->wait(until, shared_->wake_fetcher.fd());

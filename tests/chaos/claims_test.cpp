@@ -27,8 +27,9 @@ TEST_SUITE("claims") {
           std::vector<std::string>{}, test::scratch("claimer.log")));
     }
     for (auto& claimer : claimers) {
-      CHECK(claimer->wait(240s) == 0);
-      CAPTURE(claimer->output());
+      const auto status = claimer->wait(240s);
+      INFO(claimer->output());
+      CHECK(status == 0);
     }
     const auto seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
