@@ -56,8 +56,9 @@ TEST_SUITE("listener") {
     put(10);
     CHECK(chaos::eventually([&] { return done == 30; }, 30s));  // NOTIFY wakes it again
 
-    // Every connection of the worker at once: listener, completer, pooled sessions.
-    CHECK(terminate(pq, "lw") >= 2);
+    // Every connection of the worker at once: the listener, and the completer's and pooled sessions if it has
+    // opened them (its completions ride in the fetcher's claims, so the completer may have had nothing to do).
+    CHECK(terminate(pq, "lw") >= 1);
     put(10);
     CHECK(chaos::eventually([&] { return done == 40; }, 30s));
     worker.stop();
