@@ -58,6 +58,16 @@ auto put_spread(pq::PQ& pq, const std::string& queue, const std::string& kind = 
   return committed;
 }
 
+// Waits until `count` jobs have been taken.
+auto all_taken(std::mutex& mutex, const std::map<int, Clock::time_point>& taken, std::size_t count) -> bool {
+  return test::wait_until(
+      [&] {
+        std::lock_guard lock(mutex);
+        return taken.size() == count;
+      },
+      60s);
+}
+
 // Each job's wait, from its commit to its taking; every one must have been taken.
 auto longest_wait(const std::vector<Clock::time_point>& committed, const std::map<int, Clock::time_point>& taken)
     -> Clock::duration {
@@ -89,12 +99,7 @@ TEST_SUITE("wake-up") {
       });
     }
     const auto committed = put_spread(producer, "spread");
-    CHECK(test::wait_until(
-        [&] {
-          std::lock_guard lock(mutex);
-          return taken.size() == committed.size();
-        },
-        60s));
+    CHECK(all_taken(mutex, taken, committed.size()));
     done = true;
     for (auto& consumer : consumers) consumer.join();
     const auto longest = longest_wait(committed, taken);
@@ -117,12 +122,7 @@ TEST_SUITE("wake-up") {
                            .log = log.sink()});
     std::thread running([&] { worker.run(); });
     const auto committed = put_spread(producer, "spread", "take");
-    CHECK(test::wait_until(
-        [&] {
-          std::lock_guard lock(mutex);
-          return taken.size() == committed.size();
-        },
-        60s));
+    CHECK(all_taken(mutex, taken, committed.size()));
     worker.stop();
     running.join();
     const auto longest = longest_wait(committed, taken);

@@ -1,8 +1,8 @@
 #include "queue/notifier.hpp"
 
 #include <algorithm>
+#include <exception>
 
-#include "pq/error.hpp"
 #include "queue/pool.hpp"
 #include "store/store.hpp"
 
@@ -44,11 +44,9 @@ void Notifier::run() {
 void Notifier::send(const std::vector<std::string>& queues) noexcept {
   try {
     with_session(pool_, [&](pg::Session& session) { store::notify(session, queues); });
-  } catch (const Error&) {
-    // The database is away or the pool stayed full: listeners find these jobs at their next poll, and a
-    // worker that reconnects claims at once.
   } catch (const std::exception&) {
-    // Out of memory or threads: the same fallback.
+    // The database is away, the pool stayed full, or memory ran out: listeners find these jobs at their next
+    // poll, and a worker that reconnects claims at once.
   }
 }
 

@@ -167,18 +167,22 @@ class Fetcher {
       report(*shared_, std::span<const Outcome>(riders.begin(), skipped), claimed.completed, {});
       std::lock_guard lock(shared_->mutex);
       shared_->unwritten -= static_cast<std::size_t>(skipped - riders.begin());
-      shared_->riders.insert(shared_->riders.end(), std::make_move_iterator(skipped),
-                             std::make_move_iterator(riders.end()));
-      shared_->unload_riders();
+      riders.erase(riders.begin(), skipped);
+      give_to_completer(riders);
       wrote_ = true;
       return std::move(claimed.jobs);
     } catch (...) {
       std::lock_guard lock(shared_->mutex);
-      shared_->riders.insert(shared_->riders.end(), std::make_move_iterator(riders.begin()),
-                             std::make_move_iterator(riders.end()));
-      shared_->unload_riders();
+      give_to_completer(riders);
       throw;
     }
+  }
+
+  // Riders taken for a claim that did not write them (call with `mutex` held); they stay counted unwritten.
+  void give_to_completer(std::vector<Outcome>& riders) {
+    auto& waiting = shared_->riders;
+    waiting.insert(waiting.end(), std::make_move_iterator(riders.begin()), std::make_move_iterator(riders.end()));
+    shared_->unload_riders();
   }
 
   // Before the fetcher waits for anything, so that no result waits for it.
