@@ -14,11 +14,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The storage of pq.jobs and of each of its indexes: a rewrite or a rebuild gives them new files.
-auto storage(pq::PQ& pq) -> std::string {
+// The storage of pq.jobs and of each of its indexes but `except`: a rewrite or a rebuild gives them new files.
+auto storage(pq::PQ& pq, const std::string& except = "") -> std::string {
   return test::scalar(pq, "select string_agg(relname || '=' || relfilenode, ' ' order by relname) from pg_class "
                           "where relnamespace = " + test::literal(pq.options().schema) +
-                          "::regnamespace and relkind in ('r', 'i') and relname like 'jobs%'");
+                          "::regnamespace and relkind in ('r', 'i') and relname like 'jobs%' and relname <> " +
+                          test::literal(except));
 }
 
 // Jobs in every state, as a version-3 schema holds them: 5,000 rows.
@@ -137,13 +138,21 @@ TEST_SUITE("schema") {
                                  pq::pg::Format::text));
     }
   }
-  TEST_CASE("an upgrade from version 3 rewrites neither the table nor its indexes") {
+  TEST_CASE("an upgrade from version 3 rewrites neither the table nor its indexes, but the claim index from 6") {
     pq::PQ pq{test::server().url(), {.schema = pq::testing::unique_name("v3")}};
     REQUIRE(pq.create({.up_to = 3}) == 3);
     fill_version_3(pq);
     const auto before = storage(pq);
-    CHECK(pq.create() == pq::PQ::latest_schema_version());
+    const auto others = storage(pq, "jobs_claim_idx");
+    CHECK(pq.create({.up_to = 5}) == 5);
     CHECK(storage(pq) == before);
+    // 006 rebuilds the claim index on a new key, and nothing else.
+    CHECK(pq.create() == pq::PQ::latest_schema_version());
+    CHECK(storage(pq, "jobs_claim_idx") == others);
+    CHECK(storage(pq) != before);
+    CHECK(test::scalar(pq, "select pg_get_indexdef(" + test::literal(pq.options().schema + ".jobs_claim_idx") +
+                               "::regclass)")
+              .find("COALESCE(expected_at, 'infinity'") != std::string::npos);
     check_works(pq);
   }
 

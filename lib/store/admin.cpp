@@ -79,4 +79,10 @@ auto count_purge(pg::Session& session, const PurgeFilter& filter) -> std::int64_
   return session.run(sql::admin_purge_count, purge_params(filter)).i64(0, 0);
 }
 
+auto horizon_holder(pg::Session& session) -> std::optional<std::string> {
+  auto result = session.run(sql::admin_horizon_holder);
+  if (result.rows() == 0) return std::nullopt;
+  return std::string(result.text(0, 0));
+}
+
 }  // namespace pq::store::admin

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,5 +29,8 @@ auto requeue(pg::Session& session, const RequeueTarget& target) -> std::int64_t;
 auto cancel(pg::Session& session, std::int64_t id) -> CancelResult;
 auto purge(pg::Session& session, const PurgeFilter& filter) -> PurgeResult;
 auto count_purge(pg::Session& session, const PurgeFilter& filter) -> std::int64_t;
+
+/// What holds the xmin horizon back the most, described for a log line; nothing when no other holds it.
+auto horizon_holder(pg::Session& session) -> std::optional<std::string>;
 
 }  // namespace pq::store::admin

@@ -1,6 +1,8 @@
 // The queue's statements, sql/queue/ (see store.hpp).
 #include "store/store.hpp"
 
+#include <tuple>
+
 #include "pg/statements.hpp"
 #include "store/job.hpp"
 
@@ -77,23 +79,48 @@ auto claim_params(std::string_view queue, int limit, std::chrono::microseconds l
   return params;
 }
 
+// The four parameters of the place a claim starts after; the lowest place is the head.
+void add_key(pg::Params& params, const ClaimKey* after) {
+  const auto at = after != nullptr ? after->expected_at.value_or(TimePoint::max()) : TimePoint::min();
+  params.add(after != nullptr ? after->priority : kMinPriority);
+  if (at == TimePoint::max() || at == TimePoint::min()) {
+    params.add_null().add(at == TimePoint::max() ? "infinity" : "-infinity");
+  } else {
+    params.add(std::int64_t{std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count()});
+    params.add_null();
+  }
+  params.add(after != nullptr ? after->id : std::int64_t{0});
+}
+
 }  // namespace
 
+auto operator<(const ClaimKey& left, const ClaimKey& right) -> bool {
+  // No expected_at sorts as 'infinity', as coalesce(expected_at, 'infinity') does in the index; times past the
+  // clock's range arrive saturated (pg::Result::time).
+  auto place = [](const ClaimKey& key) {
+    return std::tuple{key.priority, key.expected_at.value_or(TimePoint::max()), key.id};
+  };
+  return place(left) < place(right);
+}
+
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
-           std::string_view worker, const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip)
-    -> std::vector<Job> {
-  const auto params = claim_params(queue, limit, lease, worker, kinds, skip);
+           std::string_view worker, const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip,
+           const ClaimKey* after) -> std::vector<Job> {
+  auto params = claim_params(queue, limit, lease, worker, kinds, skip);
+  add_key(params, after);
   if (auto jobs = decode_jobs(session.run(sql::queue_claim, params)); !jobs.empty()) return jobs;
   return decode_jobs(session.run(sql::queue_claim, params));
 }
 
 auto claim_completing(pg::Session& session, const Held& done, bool keep_completed, std::string_view queue,
                       int limit, std::chrono::microseconds lease, std::string_view worker,
-                      const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip) -> Claimed {
-  if (done.empty()) return {claim(session, queue, limit, lease, worker, kinds, skip), {}};
+                      const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip,
+                      const ClaimKey* after) -> Claimed {
+  if (done.empty()) return {claim(session, queue, limit, lease, worker, kinds, skip, after), {}};
   auto params = claim_params(queue, limit, lease, worker, kinds, skip);
   params.add(pg::integer_array(done.ids)).add(pg::integer_array(done.attempts));
   params.add(keep_completed ? "true" : "false");
+  add_key(params, after);
   auto result = session.run(sql::queue_claim_completing, params);
   Claimed claimed{decode_jobs(result), {}};
   const int column = result.column("completed");
@@ -101,7 +128,7 @@ auto claim_completing(pg::Session& session, const Held& done, bool keep_complete
     if (!result.is_null(row, column)) claimed.completed.push_back(result.i64(row, column));
   }
   // The race that claim() runs its statement again for; the results are written by now.
-  if (claimed.jobs.empty()) claimed.jobs = claim(session, queue, limit, lease, worker, kinds, skip);
+  if (claimed.jobs.empty()) claimed.jobs = claim(session, queue, limit, lease, worker, kinds, skip, after);
   return claimed;
 }
 

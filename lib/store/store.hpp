@@ -34,10 +34,19 @@ auto put_many(pg::Session& session, std::string_view queue, std::span<const std:
 void notify(pg::Session& session, std::span<const std::string> queues);
 /// `keep_completed` false: the job taken is deleted instead of kept as completed (ConnectionOptions).
 auto take(pg::Session& session, std::string_view queue, bool keep_completed) -> std::optional<Job>;
-/// `kinds`: claim only jobs of these kinds; nullptr claims any kind. `skip`: jobs not to claim.
+/// A job's place in dequeue order: priority, then expected_at (none after every time), then id.
+struct ClaimKey {
+  int priority = 0;
+  std::optional<TimePoint> expected_at;
+  std::int64_t id = 0;
+  static auto of(const Job& job) -> ClaimKey { return {job.priority, job.expected_at, job.id}; }
+  friend auto operator<(const ClaimKey& left, const ClaimKey& right) -> bool;
+};
+/// `kinds`: claim only jobs of these kinds; nullptr claims any kind. `skip`: jobs not to claim. `after`:
+/// claim only jobs that come after this place in dequeue order; nullptr starts at the head.
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
            std::string_view worker, const std::vector<std::string>* kinds = nullptr,
-           const std::vector<std::int64_t>* skip = nullptr) -> std::vector<Job>;
+           const std::vector<std::int64_t>* skip = nullptr, const ClaimKey* after = nullptr) -> std::vector<Job>;
 
 struct Promotion {
   std::int64_t promoted = 0;
@@ -76,7 +85,8 @@ struct Claimed {
 /// claim() and complete_many() (or its deleting form) in one statement, so one transaction and one commit.
 auto claim_completing(pg::Session& session, const Held& done, bool keep_completed, std::string_view queue,
                       int limit, std::chrono::microseconds lease, std::string_view worker,
-                      const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip) -> Claimed;
+                      const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip,
+                      const ClaimKey* after = nullptr) -> Claimed;
 struct Retried {
   std::vector<std::int64_t> rescheduled;
   std::vector<std::int64_t> cancelled;  ///< a cancel was requested: they end here instead

@@ -1,6 +1,15 @@
 // The fetcher: LISTENs on its own session and claims as many jobs as the worker has free slots, one queue
 // after another, in one statement per queue. When its queues run dry it promotes their due jobs and sleeps
 // until a notification, a free slot, the next due job or the poll interval.
+//
+// A claim starts after the last job the fetcher claimed from that queue, not at the head of the claim index:
+// the index entries of the jobs claimed before stay until vacuum removes them, and while a session holds the
+// xmin horizon back it cannot, so a claim from the head reads more of them with every job claimed (146 ms a
+// claim after five minutes at 2,000 jobs/s; docs/benchmarks.md, W6). A job that sorts before that place (a
+// higher priority, an earlier expected_at, a promoted retry, a released job) is found by the next claim from
+// the head. One is due as soon as the last cost no more than claims from the key: what it cost beyond them,
+// times kHeadSpacing, after it. Normally that is at once; with a held horizon, claims from the head take a
+// hundredth of the claiming time, and such a job waits up to a hundred times the head claim's extra cost.
 #include <algorithm>
 #include <array>
 #include <iterator>
@@ -12,6 +21,7 @@
 #include "queue/pool.hpp"
 #include "queue/wait.hpp"
 #include "state.hpp"
+#include "store/admin.hpp"
 #include "store/store.hpp"
 
 namespace pq::worker {
@@ -50,8 +60,11 @@ class Fetcher {
             if (done_before && round.claimed == 0) return;
             claim_now = true;  // there may be more: claim again as soon as a slot frees
           } else if (round.claimed == 0) {
-            if (rescue() > 0 || wrote_) claim_now = true;
+            const auto rescued = rescue();
+            if (rescued > 0 || wrote_) claim_now = true;
             auto promoted = promote(next_due);
+            // Jobs back in the queue keep their ids, so they sort before where the claims went on.
+            if (rescued > 0 || promoted > 0) claim_from_head();
             if (promoted > 0 || claim_now) {
               claim_now = true;
               continue;
@@ -79,6 +92,14 @@ class Fetcher {
   struct Round {
     std::size_t claimed = 0;
     bool full = false;  // every free slot was filled
+  };
+
+  // Where one queue's claims start (see the top of this file).
+  struct Place {
+    std::optional<store::ClaimKey> after;  // none: at the head
+    SteadyClock::time_point head_due{};
+    double key_seconds = 0;  // running average of claims from `after`
+    bool short_claim = false;  // a claim from `after` found fewer jobs than wanted: some may sort before it
   };
 
   // The server answered and said no for a reason that waiting does not change. libpq keeps no SQLSTATE for a
@@ -130,12 +151,15 @@ class Fetcher {
       const auto sent = SteadyClock::now();
       const auto& kinds = shared_->kinds.find(queue)->second;
       if (kinds.empty()) continue;
-      auto jobs = claim(queue, wanted, lease, kinds, busy);
+      auto& place = places_[queue];
+      const bool from_head = !place.after || sent >= place.head_due;
+      auto jobs = claim(queue, wanted, lease, kinds, busy, from_head ? nullptr : &*place.after);
       const double took = std::chrono::duration<double>(SteadyClock::now() - sent).count();
       {
         std::lock_guard lock(shared_->mutex);
         average_into(shared_->claim_seconds, took);
       }
+      move_on(queue, place, from_head, took, jobs, wanted);
       if (jobs.empty()) continue;
       wanted -= static_cast<int>(jobs.size());
       dispatch(std::move(jobs));
@@ -144,21 +168,72 @@ class Fetcher {
     return {static_cast<std::size_t>(free - wanted), wanted == 0};
   }
 
+  // Where the next claim of `queue` starts, after one that took `took` seconds and claimed `jobs`.
+  void move_on(const std::string& queue, Place& place, bool from_head, double took, const std::vector<Job>& jobs,
+               int wanted) {
+    const bool full = std::ssize(jobs) >= wanted;
+    if (from_head) {
+      const double extra = std::max(0.0, took - place.key_seconds);
+      place.head_due = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
+                                                std::chrono::duration<double>(extra * kHeadSpacing));
+      place.short_claim = false;
+      if (extra >= kSlowHead) warn_slow_head(queue, extra);
+    } else {
+      average_into(place.key_seconds, took);
+      if (!full) place.short_claim = true;
+    }
+    if (jobs.empty()) return;
+    auto last = store::ClaimKey::of(jobs.front());
+    for (const auto& job : jobs) last = std::max(last, store::ClaimKey::of(job));
+    // A full claim from the head may have stopped before the old place, with more jobs waiting between.
+    if (!place.after || *place.after < last || (from_head && full)) place.after = last;
+  }
+
+  // Jobs just put back sort before the places: the next claims start at the head.
+  void claim_from_head() {
+    for (auto& [queue, place] : places_) place.head_due = {};
+  }
+
+  // The earliest claim from the head that jobs may wait for: a claim from the key found too few.
+  [[nodiscard]] auto head_wanted() const -> std::optional<SteadyClock::time_point> {
+    std::optional<SteadyClock::time_point> due;
+    for (const auto& [queue, place] : places_) {
+      if (place.short_claim && (!due || place.head_due < *due)) due = place.head_due;
+    }
+    return due;
+  }
+
+  // At most every kWarningEvery: what slows the claims down, and who holds the horizon back.
+  void warn_slow_head(const std::string& queue, double extra) {
+    const auto now = SteadyClock::now();
+    if (now < next_warning_) return;
+    next_warning_ = now + kWarningEvery;
+    const auto holder = store::admin::horizon_holder(*session_);
+    shared_->log(LogLevel::warning,
+                 "claims of queue {} from the head take {:.0f} ms more than from the last claimed job: vacuum "
+                 "cannot remove the dead index entries they read while the xmin horizon is held back, most by {}; "
+                 "claims go on from the last claimed job, and from the head every {:.0f} s",
+                 queue, extra * 1e3, holder.value_or("nothing this role can see"), extra * kHeadSpacing);
+  }
+
   // One claim, carrying the completions that wait for it (Shared::riders). If the statement fails they go
   // to the completer, which writes them on its own (and finds any row the database refuses).
   auto claim(const std::string& queue, int wanted, std::chrono::microseconds lease,
-             const std::vector<std::string>& kinds, const std::vector<std::int64_t>& busy) -> std::vector<Job> {
+             const std::vector<std::string>& kinds, const std::vector<std::int64_t>& busy,
+             const store::ClaimKey* after) -> std::vector<Job> {
     std::vector<Outcome> riders;
     {
       std::lock_guard lock(shared_->mutex);
       riders.swap(shared_->riders);
     }
-    if (riders.empty()) return store::claim(*session_, queue, wanted, lease, shared_->options.id, &kinds, &busy);
+    if (riders.empty()) {
+      return store::claim(*session_, queue, wanted, lease, shared_->options.id, &kinds, &busy, after);
+    }
     store::Held done;
     for (const auto& rider : riders) done.add(rider.id, rider.attempt);
     try {
       auto claimed = store::claim_completing(*session_, done, shared_->pq.options().keep_completed, queue, wanted,
-                                             lease, shared_->options.id, &kinds, &busy);
+                                             lease, shared_->options.id, &kinds, &busy, after);
       // What the statement skipped (a row another session has locked, or a lease that passed on) the
       // completer writes, and tells the one from the other.
       const std::unordered_set<std::int64_t> completed(claimed.completed.begin(), claimed.completed.end());
@@ -248,14 +323,18 @@ class Fetcher {
 
   // Returns whether to claim when it wakes: a notification for one of our queues, a freed slot, the poll.
   auto sleep(std::optional<std::chrono::microseconds> next_due) -> bool {
+    bool slots_free = false;
     {
       // A job that finished since the claim left its completion for the next one: claim at once.
       std::lock_guard lock(shared_->mutex);
-      if (!shared_->riders.empty() && shared_->claim_wanted() > 0) return true;
+      slots_free = shared_->claim_wanted() > 0;
+      if (!shared_->riders.empty() && slots_free) return true;
       shared_->unload_riders();
     }
     auto until = detail::SteadyClock::now() + detail::jittered(shared_->pq.options().poll_interval);
     if (next_due) until = std::min(until, detail::SteadyClock::now() + *next_due);
+    // Only with a slot to claim for: else the claim would not happen, and the wait would end again at once.
+    if (auto head = head_wanted(); head && slots_free) until = std::min(until, *head);
     auto wake = session_->wait(until, shared_->wake_fetcher.fd());
     if (wake.woken) {
       shared_->wake_fetcher.drain();
@@ -269,6 +348,9 @@ class Fetcher {
 
   static constexpr std::string_view kSchemaMissing = "3F000";
   static constexpr int kRescueBatch = 1000;
+  static constexpr double kHeadSpacing = 100;
+  static constexpr double kSlowHead = 0.05;  // seconds a claim from the head costs extra before a warning
+  static constexpr auto kWarningEvery = std::chrono::minutes(10);
 
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<pg::Session> session_;
@@ -277,6 +359,8 @@ class Fetcher {
   bool quiet_logged_ = false;
   bool wrote_ = false;  // the last claim round wrote results: a burst looks once more before it ends
   SteadyClock::time_point next_rescue_{};
+  SteadyClock::time_point next_warning_{};
+  std::map<std::string, Place, std::less<>> places_;
 };
 
 }  // namespace

@@ -2,7 +2,11 @@
 -- of the kinds in $5 only (NULL: any kind). A worker names the kinds it has handlers for, so a kind it does not
 -- know (a newer producer during a rolling deploy) stays available for a worker that knows it; the kind is no
 -- index key, so jobs of other kinds ahead in the queue cost one index entry each to pass. Jobs in $6 are
--- skipped: the worker's own timed-out runs of them still go on.
+-- skipped: the worker's own timed-out runs of them still go on. The claim starts after the place in dequeue
+-- order of priority $7, expected_at $8 (epoch microseconds) or, when it is not a finite time, $9 ('infinity'
+-- for none, '-infinity'), and id $10; the lowest place is the head. A worker claims after the last job it
+-- claimed, which skips the index entries of the jobs claimed before (see migrations/006_claim_key.sql). The
+-- row comparison is an index condition the scan starts from.
 -- The update finds the locked rows by their ctids, a direct heap fetch each, instead of a join through the
 -- primary key. ARRAY(subquery) is an init plan, run once: an IN (subquery) may be re-run by the planner and
 -- lock more than LIMIT rows (PostgreSQL bug #15715). A row that another transaction updated and committed
@@ -15,7 +19,10 @@ WHERE job.ctid = ANY (ARRAY(
     SELECT ctid FROM @schema@.jobs
     WHERE state = 'available' AND queue = $1::text AND ($5::text[] IS NULL OR kind = ANY ($5::text[]))
       AND ($6::bigint[] IS NULL OR id <> ALL ($6::bigint[]))
-    ORDER BY priority, expected_at, id
+      AND (priority, coalesce(expected_at, 'infinity'), id)
+          > ($7::smallint, coalesce(timestamptz 'epoch' + $8::bigint * interval '1 microsecond', $9::timestamptz),
+             $10::bigint)
+    ORDER BY priority, coalesce(expected_at, 'infinity'), id
     LIMIT $2::integer
     FOR UPDATE SKIP LOCKED))
 RETURNING job.*

@@ -1,8 +1,8 @@
--- queue/claim.sql and, in the same statement and so in the same transaction and commit, queue/complete_many.sql
--- for the jobs $7 at attempts $8 that worker $4 finished (or, with $9 false, queue/delete_completed_many.sql:
--- a pq::PQ that keeps no completed jobs): a worker that claims as its jobs finish pays one commit per claim,
--- not one for the claim and one for the results. Returns the claimed rows, and a row per completed id whose
--- job columns are NULL and whose `completed` holds the id.
+-- queue/claim.sql (its place $7–$10 is $10–$13 here) and, in the same statement and so in the same transaction
+-- and commit, queue/complete_many.sql for the jobs $7 at attempts $8 that worker $4 finished (or, with $9
+-- false, queue/delete_completed_many.sql: a pq::PQ that keeps no completed jobs): a worker that claims as its
+-- jobs finish pays one commit per claim, not one for the claim and one for the results. Returns the claimed
+-- rows, and a row per completed id whose job columns are NULL and whose `completed` holds the id.
 -- Neither part waits for a lock. The claim skips locked rows; so do the completions, and the caller writes
 -- those it did not get with complete_many. Waiting here, while holding the rows just claimed, could close a
 -- cycle with a take or claim that holds a row it locked but could not claim (see take.sql).
@@ -30,7 +30,11 @@ WITH done AS (
         SELECT ctid FROM @schema@.jobs
         WHERE state = 'available' AND queue = $1::text AND ($5::text[] IS NULL OR kind = ANY ($5::text[]))
           AND ($6::bigint[] IS NULL OR id <> ALL ($6::bigint[]))
-        ORDER BY priority, expected_at, id
+          AND (priority, coalesce(expected_at, 'infinity'), id)
+              > ($10::smallint,
+                 coalesce(timestamptz 'epoch' + $11::bigint * interval '1 microsecond', $12::timestamptz),
+                 $13::bigint)
+        ORDER BY priority, coalesce(expected_at, 'infinity'), id
         LIMIT $2::integer
         FOR UPDATE SKIP LOCKED))
     RETURNING job.*

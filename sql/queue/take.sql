@@ -10,7 +10,7 @@ SET state = 'completed', attempt = job.attempt + 1, attempted_at = now(), finish
 WHERE job.ctid = (
     SELECT ctid FROM @schema@.jobs
     WHERE state = 'available' AND queue = $1::text
-    ORDER BY priority, expected_at, id
+    ORDER BY priority, coalesce(expected_at, 'infinity'), id
     LIMIT 1
     FOR UPDATE SKIP LOCKED)
 RETURNING job.*

@@ -7,7 +7,7 @@ DELETE FROM @schema@.jobs AS job
 WHERE job.ctid = (
     SELECT ctid FROM @schema@.jobs
     WHERE state = 'available' AND queue = $1::text
-    ORDER BY priority, expected_at, id
+    ORDER BY priority, coalesce(expected_at, 'infinity'), id
     LIMIT 1
     FOR UPDATE SKIP LOCKED)
 RETURNING job.id, job.queue, job.kind, job.data, 'completed'::@schema@.job_state AS state, job.priority,

@@ -69,20 +69,28 @@ TEST_SUITE("claim plan") {
     auto statements = std::make_shared<const pq::pg::Statements>(session, pq.options().schema);
     session.attach(statements, true);
     session.exec("PREPARE claim AS " + statements->text(pq::sql::queue_claim), {}, pq::pg::Format::text);
-    // Custom plans are what runs (a generic plan would not know n); both must be right.
+    // Custom plans are what runs (a generic plan would not know n); both must be right. A claim from the
+    // head, and one from a place: the index seeks to the place (the row comparison is an index condition).
     for (const std::string mode : {"force_custom_plan", "force_generic_plan"}) {
-      CAPTURE(mode);
-      // As a worker claims: only the kinds it has handlers for (the jobs here have none, kind '').
-      const auto [text, types, indexes] = plan_of(session, mode, "EXECUTE claim('q1', 10, 30000000, 'plan', '{\"\"}', NULL)");
-      CAPTURE(text);
-      CHECK(std::count(types.begin(), types.end(), "Seq Scan") == 0);
-      CHECK(std::count(types.begin(), types.end(), "Sort") == 0);
-      CHECK(std::count(types.begin(), types.end(), "Incremental Sort") == 0);
-      CHECK(std::count(indexes.begin(), indexes.end(), "jobs_claim_idx") == 1);
-      std::string shape;
-      for (std::size_t i = 0; i < types.size(); ++i) shape += (i == 0 ? "" : ", ") + types[i];
-      for (const auto& index : indexes) shape += "; " + index;
-      MESSAGE("claim plan (" << mode << "): " << shape);
+      for (const std::string after :
+           {"-32768, NULL, '-infinity', 0", "0, NULL, 'infinity', 500000", "-1, 1000000, NULL, 20"}) {
+        CAPTURE(mode);
+        CAPTURE(after);
+        // As a worker claims: only the kinds it has handlers for (the jobs here have none, kind '').
+        const auto [text, types, indexes] =
+            plan_of(session, mode, "EXECUTE claim('q1', 10, 30000000, 'plan', '{\"\"}', NULL, " + after + ")");
+        CAPTURE(text);
+        CHECK(std::count(types.begin(), types.end(), "Seq Scan") == 0);
+        CHECK(std::count(types.begin(), types.end(), "Sort") == 0);
+        CHECK(std::count(types.begin(), types.end(), "Incremental Sort") == 0);
+        CHECK(std::count(indexes.begin(), indexes.end(), "jobs_claim_idx") == 1);
+        CHECK(text.find("\"Index Cond\": \"((queue = ") != std::string::npos);
+        CHECK(text.find("AND (ROW(priority, COALESCE(expected_at") != std::string::npos);
+        std::string shape;
+        for (std::size_t i = 0; i < types.size(); ++i) shape += (i == 0 ? "" : ", ") + types[i];
+        for (const auto& index : indexes) shape += "; " + index;
+        MESSAGE("claim plan (" << mode << ", after " << after << "): " << shape);
+      }
     }
 
     // LIMIT n takes exactly n when there are more, alone and with eight claimers racing.

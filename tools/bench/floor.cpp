@@ -40,6 +40,8 @@ namespace {
 
 // The columns pq's put writes, and the values it writes into them.
 constexpr const char* kFloorColumns = "(queue, kind, data, priority, max_attempts, schedule_at, expected_at, state)";
+// pq's dequeue order, as its claim index (sql/migrations/006_claim_key.sql) keys it.
+constexpr const char* kClaimOrder = "priority, coalesce(expected_at, 'infinity'), id";
 
 auto floor_values(std::string_view queue) -> std::string {
   return fmt::format("'{}', 'noop', '{}', 0, 25, now(), NULL, 'available'", queue, kJob);
@@ -57,7 +59,7 @@ auto floor_table() -> std::string {
       " priority smallint NOT NULL DEFAULT 0, cancel_requested boolean NOT NULL DEFAULT false,"
       " state {0}.job_state NOT NULL DEFAULT 'available', queue text NOT NULL, kind text NOT NULL DEFAULT '',"
       " locked_by text, data jsonb NOT NULL, errors jsonb NOT NULL DEFAULT '[]');"
-      "CREATE INDEX ON {1}.jobs (queue, priority, expected_at, id) WHERE state = 'available'",
+      "CREATE INDEX ON {1}.jobs (queue, priority, (coalesce(expected_at, 'infinity')), id) WHERE state = 'available'",
       kSchema, kFloor);
 }
 
@@ -87,15 +89,15 @@ auto floor_claim(std::string_view schema, std::string_view queue, int limit) -> 
   return fmt::format(
       "UPDATE {0}.jobs AS job SET state = 'completed', attempt = job.attempt + 1, attempted_at = now(), "
       "finished_at = now() WHERE job.ctid = ANY (ARRAY(SELECT ctid FROM {0}.jobs WHERE state = 'available' "
-      "AND queue = '{1}' ORDER BY priority, expected_at, id LIMIT {2} FOR UPDATE SKIP LOCKED)) RETURNING job.*",
-      schema, queue, limit);
+      "AND queue = '{1}' ORDER BY {3} LIMIT {2} FOR UPDATE SKIP LOCKED)) RETURNING job.*",
+      schema, queue, limit, kClaimOrder);
 }
 
 auto floor_delete(std::string_view schema, std::string_view queue, int limit) -> std::string {
   return fmt::format(
       "DELETE FROM {0}.jobs AS job WHERE job.ctid = ANY (ARRAY(SELECT ctid FROM {0}.jobs WHERE state = 'available' "
-      "AND queue = '{1}' ORDER BY priority, expected_at, id LIMIT {2} FOR UPDATE SKIP LOCKED)) RETURNING job.*",
-      schema, queue, limit);
+      "AND queue = '{1}' ORDER BY {3} LIMIT {2} FOR UPDATE SKIP LOCKED)) RETURNING job.*",
+      schema, queue, limit, kClaimOrder);
 }
 
 WakeFloor::WakeFloor(const std::string& conninfo, std::function<void(std::int64_t)> started)

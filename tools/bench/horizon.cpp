@@ -128,19 +128,26 @@ auto Bench::horizon_run(HorizonHolder kind) -> std::vector<HorizonSlice> {
   return slices;
 }
 
-// A claim as sql/queue/claim.sql makes it, for one job, in a transaction rolled back: what each claim walks
-// late in a held-horizon run.
+// A one-job claim as sql/queue/claim.sql makes it, in a transaction rolled back: what each claim walks late in
+// a held-horizon run, from the head of the claim index and from the last job claimed, as a worker claims.
 auto Bench::explain_claim(HorizonHolder kind) -> std::string {
-  auto result = admin_.exec(fmt::format(
-      "BEGIN; EXPLAIN (ANALYZE, BUFFERS) UPDATE {0}.jobs AS job SET state = 'running', attempt = job.attempt + 1, "
-      "attempted_at = now(), lease_until = now() + interval '30 seconds', locked_by = 'explain' "
-      "WHERE job.ctid = ANY (ARRAY(SELECT ctid FROM {0}.jobs WHERE state = 'available' AND queue = 'horizon' "
-      "ORDER BY priority, expected_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)) RETURNING job.*",
-      kSchema));
-  std::string plan = fmt::format("EXPLAIN (ANALYZE, BUFFERS) of a one-job claim, {}:\n", holder_text(kind));
-  for (int i = 0; i < PQntuples(result.get()); ++i) plan += fmt::format("    {}\n", PQgetvalue(result.get(), i, 0));
-  admin_.exec("ROLLBACK");
-  return plan;
+  const auto last = admin_.number(fmt::format(
+      "SELECT coalesce(max(id), 0) FROM {}.jobs WHERE queue = 'horizon' AND state <> 'available'", kSchema));
+  std::string plans;
+  for (const auto& [where, after] : {std::pair{"from the head", std::string("-32768, '-infinity', 0")},
+                                     std::pair{"from the last job claimed", fmt::format("0, 'infinity', {}", last)}}) {
+    auto result = admin_.exec(fmt::format(
+        "BEGIN; EXPLAIN (ANALYZE, BUFFERS) UPDATE {0}.jobs AS job SET state = 'running', attempt = job.attempt + 1, "
+        "attempted_at = now(), lease_until = now() + interval '30 seconds', locked_by = 'explain' "
+        "WHERE job.ctid = ANY (ARRAY(SELECT ctid FROM {0}.jobs WHERE state = 'available' AND queue = 'horizon' "
+        "AND (priority, coalesce(expected_at, 'infinity'), id) > ({1}) "
+        "ORDER BY priority, coalesce(expected_at, 'infinity'), id LIMIT 1 FOR UPDATE SKIP LOCKED)) RETURNING job.*",
+        kSchema, after));
+    plans += fmt::format("EXPLAIN (ANALYZE, BUFFERS) of a one-job claim {}, {}:\n", where, holder_text(kind));
+    for (int i = 0; i < PQntuples(result.get()); ++i) plans += fmt::format("    {}\n", PQgetvalue(result.get(), i, 0));
+    admin_.exec("ROLLBACK");
+  }
+  return plans;
 }
 
 void Bench::held_horizon(std::vector<Row>& rows) {
