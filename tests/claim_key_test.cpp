@@ -7,6 +7,7 @@
 #include "store/admin.hpp"
 #include "store/store.hpp"
 #include "support.hpp"
+#include "worker/places.hpp"
 
 using namespace std::chrono_literals;
 
@@ -34,6 +35,22 @@ class Holder {
  private:
   pq::pg::Session session_;
 };
+
+// `count` jobs of `queue` put and completed: dead entries at the head of the claim index that no vacuum can
+// remove while a Holder lives, which every claim from the head reads.
+auto job_at(int priority, std::int64_t id) -> pq::Job {
+  pq::Job job;
+  job.priority = priority;
+  job.id = id;
+  return job;
+}
+
+void bury_head(pq::PQ& pq, const std::string& queue, int count) {
+  const auto jobs = test::jobs_table(pq);
+  test::exec(pq, "insert into " + jobs + " (queue, data) select " + test::literal(queue) +
+                     ", '{}' from generate_series(1, " + std::to_string(count) + ")");
+  test::exec(pq, "update " + jobs + " set " + test::kCompleted + " where queue = " + test::literal(queue));
+}
 
 }  // namespace
 
@@ -80,6 +97,88 @@ TEST_SUITE("claim key") {
     CHECK(batch[0].id + batch[1].id == first + urgent);
   }
 
+  TEST_CASE("a notification says which jobs may sort before a worker's place") {
+    using pq::pg::Notified;
+    for (const Notified& notified : {Notified{"q", false, 42}, Notified{"q", true, 0}, Notified{"a b", false, 1}}) {
+      const auto back = pq::pg::parse_payload(pq::pg::wake_payload(notified));
+      CHECK(back.queue == notified.queue);
+      CHECK(back.before == notified.before);
+      if (!notified.before) CHECK(back.first_id == notified.first_id);
+    }
+    CHECK(pq::pg::wake_payload({"q", false, 42}) == "q\t42");
+    CHECK(pq::pg::wake_payload({"q", true, 42}) == "q\tbefore");
+    // What pq does not write counts as jobs that may sort anywhere.
+    for (const char* payload : {"q", "q\t", "q\t12x", "q\tbefore"}) {
+      CAPTURE(payload);
+      CHECK(pq::pg::parse_payload(payload).before);
+      CHECK(pq::pg::parse_payload(payload).queue == "q");
+    }
+    std::vector<Notified> pending;
+    pq::pg::add_notified(pending, {"q", false, 9});
+    pq::pg::add_notified(pending, {"r", false, 5});
+    pq::pg::add_notified(pending, {"q", false, 3});
+    REQUIRE(pending.size() == 2);
+    CHECK(pending[0].first_id == 3);
+    CHECK_FALSE(pending[0].before);
+    pq::pg::add_notified(pending, {"r", true, 0});
+    CHECK(pending[1].before);
+  }
+
+  TEST_CASE("claims alternate between the head and the place while both cost the same, and space the head out when it costs more") {
+    using Clock = pq::worker::Places::Clock;
+    const auto t0 = Clock::now();
+    pq::worker::Places places;
+    CHECK(places.start("q", t0) == nullptr);  // no place yet
+    CHECK_FALSE(places.claimed("q", true, 0.002, {job_at(0, 10)}, 1, t0));
+    const auto* after = places.start("q", t0);
+    REQUIRE(after != nullptr);
+    CHECK(after->id == 10);
+    CHECK_FALSE(places.claimed("q", false, 0.002, {job_at(0, 11)}, 1, t0));
+    CHECK(places.start("q", t0) == nullptr);  // both cost the same: the head again
+    // Dead entries pile up at the head: its claims cost 50 ms more.
+    for (int i = 0; i < 40; ++i) places.claimed("q", true, 0.052, {job_at(0, 12 + i)}, 1, t0);
+    const auto* spaced = places.start("q", t0);
+    REQUIRE(spaced != nullptr);
+    const auto extra = places.claimed("q", false, 0.002, {}, 5, t0);  // short: jobs may wait before the place
+    CHECK_FALSE(extra);
+    CHECK(places.start("q", t0 + std::chrono::seconds(10)) != nullptr);
+    const auto due = places.head_wanted();
+    REQUIRE(due);
+    CHECK(*due > t0 + std::chrono::seconds(10));
+    CHECK(places.start("q", *due) == nullptr);
+    const auto spaced_by = places.claimed("q", true, 0.052, {}, 5, *due);
+    REQUIRE(spaced_by);
+    CHECK(*spaced_by > 0.04);
+    CHECK_FALSE(places.head_wanted());  // the head was just claimed from
+  }
+
+  TEST_CASE("a notification moves the place back before the jobs it announces, or sends the next claim to the head") {
+    using Clock = pq::worker::Places::Clock;
+    const auto t0 = Clock::now();
+    pq::worker::Places places;
+    places.claimed("q", true, 0.001, {job_at(0, 100)}, 1, t0);
+    for (int i = 0; i < 40; ++i) places.claimed("q", true, 0.060, {job_at(0, 100)}, 1, t0);
+    places.claimed("q", false, 0.001, {job_at(0, 101)}, 1, t0);
+    for (int i = 0; i < 40; ++i) places.claimed("q", true, 0.060, {job_at(0, 101)}, 1, t0);
+    REQUIRE(places.start("q", t0) != nullptr);
+    places.heed({"q", false, 200});  // after the place: nothing changes
+    CHECK(places.start("q", t0)->id == 101);
+    places.heed({"q", false, 50});  // committed late, with lower ids than jobs claimed since
+    CHECK(places.start("q", t0)->id == 49);
+    places.heed({"other", true, 0});
+    CHECK(places.start("q", t0) != nullptr);
+    places.heed({"q", true, 0});  // a priority of their own, a promotion: the head
+    CHECK(places.start("q", t0) == nullptr);
+    places.claimed("q", true, 0.060, {job_at(5, 300)}, 1, t0);
+    REQUIRE(places.start("q", t0) != nullptr);
+    places.heed({"q", false, 400});  // priority 0 sorts before a place of priority 5
+    CHECK(places.start("q", t0) == nullptr);
+    places.claimed("q", true, 0.060, {job_at(0, 500)}, 1, t0);
+    REQUIRE(places.start("q", t0) != nullptr);
+    places.put_back();
+    CHECK(places.start("q", t0) == nullptr);
+  }
+
   TEST_CASE("the session holding the horizon back is named") {
     auto pq = test::fresh();
     auto session = session_for(pq);
@@ -96,28 +195,43 @@ TEST_SUITE("claim key") {
     CHECK_FALSE((named && named->find("horizon-holder-test") != std::string::npos));
   }
 
-  TEST_CASE("with the horizon held, a worker still runs a job put before its place, without waiting for the poll") {
-    auto pq = test::fresh({.poll_interval = 300s});
-    const auto jobs = test::jobs_table(pq);
+  TEST_CASE("with the horizon held, a job put with a priority runs at once: its notification says it sorts first") {
+    auto pq = test::fresh({.poll_interval = 600s});
     Holder holder(pq, "held");
-    // Dead index entries at the head of the claim index that no vacuum can remove while the holder lives:
-    // every claim from the head reads them, so the worker claims from its place between claims from the head.
-    test::exec(pq, "insert into " + jobs + " (queue, data) select 'held', '{}' from generate_series(1, 50000)");
-    test::exec(pq, "update " + jobs + " set " + test::kCompleted + " where queue = 'held'");
+    bury_head(pq, "held", 200000);
     std::atomic<int> ran{0};
     auto task = pq["held"].task("job", [&] { ++ran; });
     test::LogCapture log;
     pq::Worker worker(pq, {.queues = {"held"}, .concurrency = 1, .handle_signals = false, .log = log.sink()});
     std::thread running([&] { worker.run(); });
     const auto ahead = task.push();
-    REQUIRE(test::wait_until([&] { return test::state_of(pq, ahead) == pq::JobState::completed; }, 30s));
-    // Sorts before the job just run, where claims from the worker's place never look.
-    const auto behind = task.push(pq::PushOptions{.priority = -1});
-    const auto started = std::chrono::steady_clock::now();
-    CHECK(test::wait_until([&] { return test::state_of(pq, behind) == pq::JobState::completed; }, 60s));
-    MESSAGE("the job put before the worker's place ran after "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
-            << " ms");
+    REQUIRE(test::wait_until([&] { return test::state_of(pq, ahead) == pq::JobState::completed; }, 60s));
+    // Sorts before the job just run, where claims from the worker's place never look; the next claim from
+    // the head that is due anyway is a thousand times its extra cost away (tens of seconds here).
+    const auto urgent = task.push(pq::PushOptions{.priority = -1});
+    CHECK(test::wait_until([&] { return test::state_of(pq, urgent) == pq::JobState::completed; }, 15s));
+    worker.stop();
+    running.join();
+    CHECK(ran == 2);
+  }
+
+  TEST_CASE("with the horizon held, a job back from a rolled-back take is found by a later claim from the head") {
+    auto pq = test::fresh();
+    auto queue = pq["back"];
+    Holder holder(pq, "held");
+    bury_head(pq, "back", 20000);
+    std::atomic<int> ran{0};
+    auto task = queue.task("job", [&] { ++ran; });
+    const auto behind = task.push();
+    std::optional<pq::Transaction> taking{pq.begin()};
+    REQUIRE(queue.get(*taking, 0s)->id == behind);  // locked: the worker's first claim passes it
+    const auto ahead = task.push();
+    test::LogCapture log;
+    pq::Worker worker(pq, {.queues = {"back"}, .concurrency = 1, .handle_signals = false, .log = log.sink()});
+    std::thread running([&] { worker.run(); });
+    REQUIRE(test::wait_until([&] { return test::state_of(pq, ahead) == pq::JobState::completed; }, 60s));
+    taking.reset();  // rolled back: available again, before the worker's place, and no NOTIFY says so
+    CHECK(test::wait_until([&] { return test::state_of(pq, behind) == pq::JobState::completed; }, 120s));
     worker.stop();
     running.join();
     CHECK(ran == 2);

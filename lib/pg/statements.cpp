@@ -2,11 +2,43 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <charconv>
+
 #include "pg/session.hpp"
 #include "pq/error.hpp"
 
 namespace pq::pg {
 auto channel_of(std::string_view schema) -> std::string { return fmt::format("{}.jobs", schema); }
+
+void Notified::merge(const Notified& other) {
+  before = before || other.before;
+  first_id = std::min(first_id, other.first_id);
+}
+
+void add_notified(std::vector<Notified>& pending, const Notified& notified) {
+  auto same = std::find_if(pending.begin(), pending.end(), [&](const Notified& one) { return one.queue == notified.queue; });
+  if (same == pending.end()) {
+    pending.push_back(notified);
+  } else {
+    same->merge(notified);
+  }
+}
+
+auto wake_payload(const Notified& notified) -> std::string {
+  if (notified.before) return fmt::format("{}\tbefore", notified.queue);
+  return fmt::format("{}\t{}", notified.queue, notified.first_id);
+}
+
+auto parse_payload(std::string_view payload) -> Notified {
+  const auto tab = payload.rfind('\t');
+  if (tab == std::string_view::npos) return {std::string(payload)};
+  Notified notified{std::string(payload.substr(0, tab))};
+  const auto mark = payload.substr(tab + 1);
+  const auto [end, error] = std::from_chars(mark.data(), mark.data() + mark.size(), notified.first_id);
+  notified.before = error != std::errc{} || end != mark.data() + mark.size();
+  return notified;
+}
 
 Statements::Statements(Session& session, std::string_view schema)
     : schema_(schema),

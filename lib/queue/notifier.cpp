@@ -17,12 +17,10 @@ Notifier::~Notifier() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Notifier::notify(std::span<const std::string> queues) {
+void Notifier::notify(std::span<const pg::Notified> notified) {
   {
     std::lock_guard lock(mutex_);
-    for (const auto& queue : queues) {
-      if (std::find(pending_.begin(), pending_.end(), queue) == pending_.end()) pending_.push_back(queue);
-    }
+    for (const auto& one : notified) pg::add_notified(pending_, one);
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   }
   wake_.notify_one();
@@ -33,17 +31,20 @@ void Notifier::run() {
   for (;;) {
     wake_.wait(lock, [&] { return !pending_.empty() || leaving_; });
     if (pending_.empty()) return;
-    auto queues = std::move(pending_);
+    auto notified = std::move(pending_);
     pending_.clear();
     lock.unlock();
-    send(queues);
+    send(notified);
     lock.lock();
   }
 }
 
-void Notifier::send(const std::vector<std::string>& queues) noexcept {
+void Notifier::send(const std::vector<pg::Notified>& notified) noexcept {
   try {
-    with_session(pool_, [&](pg::Session& session) { store::notify(session, queues); });
+    std::vector<std::string> payloads;
+    payloads.reserve(notified.size());
+    for (const auto& one : notified) payloads.push_back(pg::wake_payload(one));
+    with_session(pool_, [&](pg::Session& session) { store::notify(session, payloads); });
   } catch (const std::exception&) {
     // The database is away, the pool stayed full, or memory ran out: listeners find these jobs at their next
     // poll, and a worker that reconnects claims at once.

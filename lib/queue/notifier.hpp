@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "pg/statements.hpp"
+
 namespace pq::detail {
 
 class Pool;
@@ -27,18 +29,18 @@ class Notifier {
   Notifier(const Notifier&) = delete;
   auto operator=(const Notifier&) -> Notifier& = delete;
 
-  /// After a commit that made jobs of these queues available. Returns at once.
-  void notify(std::span<const std::string> queues);
-  void notify(const std::string& queue) { notify(std::span<const std::string>(&queue, 1)); }
+  /// After a commit that made jobs available. Returns at once.
+  void notify(std::span<const pg::Notified> notified);
+  void notify(const pg::Notified& notified) { notify(std::span<const pg::Notified>(&notified, 1)); }
 
  private:
   void run();
-  void send(const std::vector<std::string>& queues) noexcept;
+  void send(const std::vector<pg::Notified>& notified) noexcept;
 
   Pool& pool_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<std::string> pending_;  // distinct names
+  std::vector<pg::Notified> pending_;  // one per queue
   bool leaving_ = false;
   std::thread thread_;  // started by the first notification
 };

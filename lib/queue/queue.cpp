@@ -4,11 +4,13 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <random>
 
 #include "common/validate.hpp"
+#include "pg/statements.hpp"
 #include "pq/connection.hpp"
 #include "pq/duration.hpp"
 #include "pq/error.hpp"
@@ -80,6 +82,13 @@ auto session_of(Transaction& tx, const std::shared_ptr<detail::Shared>& mine) ->
   return detail::TransactionAccess::session(tx);
 }
 
+// What the listeners of `queue` are told of jobs just put: jobs with a priority or expected_at of their own may
+// sort anywhere; others sort after every job with a lower id than theirs.
+auto notified(const std::string& queue, const std::vector<std::int64_t>& ids, const PutOptions& options)
+    -> pg::Notified {
+  return {queue, options.priority != 0 || options.expected_at.has_value(), *std::min_element(ids.begin(), ids.end())};
+}
+
 }  // namespace
 
 Queue::Queue(std::shared_ptr<detail::Shared> shared, std::string_view name)
@@ -90,14 +99,14 @@ Queue::Queue(std::shared_ptr<detail::Shared> shared, std::string_view name)
 auto Queue::put(std::string_view json, const PutOptions& options) -> std::int64_t {
   validate_put(*shared_, json, options);
   auto put = detail::with_session(*shared_, [&](pg::Session& s) { return store::put(s, name_, json, options); });
-  if (put.available) shared_->notifier.notify(name_);
+  if (put.available) shared_->notifier.notify(notified(name_, put.ids, options));
   return put.ids.front();
 }
 
 auto Queue::put(Transaction& tx, std::string_view json, const PutOptions& options) -> std::int64_t {
   validate_put(*shared_, json, options);
   auto put = store::put(session_of(tx, shared_), name_, json, options);
-  if (put.available) detail::TransactionAccess::notify_on_commit(tx, name_);
+  if (put.available) detail::TransactionAccess::notify_on_commit(tx, notified(name_, put.ids, options));
   return put.ids.front();
 }
 
@@ -106,7 +115,7 @@ auto Queue::put_many(std::span<const std::string> jsons, const PutOptions& optio
   validate_put_many(*shared_, jsons, options);
   auto put = detail::with_session(*shared_,
                                   [&](pg::Session& s) { return store::put_many(s, name_, jsons, options); });
-  if (put.available) shared_->notifier.notify(name_);
+  if (put.available) shared_->notifier.notify(notified(name_, put.ids, options));
   return std::move(put.ids);
 }
 
@@ -114,7 +123,7 @@ auto Queue::put_many(Transaction& tx, std::span<const std::string> jsons, const 
     -> std::vector<std::int64_t> {
   validate_put_many(*shared_, jsons, options);
   auto put = store::put_many(session_of(tx, shared_), name_, jsons, options);
-  if (put.available) detail::TransactionAccess::notify_on_commit(tx, name_);
+  if (put.available) detail::TransactionAccess::notify_on_commit(tx, notified(name_, put.ids, options));
   return std::move(put.ids);
 }
 

@@ -16,7 +16,7 @@ struct Transaction::Impl {
   std::shared_ptr<detail::Shared> shared;  // declared first: the lease goes back before the pool can go
   detail::Pool::Lease lease;
   bool active = true;
-  std::vector<std::string> notify;  // queues whose listeners are owed a NOTIFY after the commit
+  std::vector<pg::Notified> notify;  // owed after the commit, one per queue
 };
 
 // --- Result ---------------------------------------------------------------------------------------------
@@ -128,9 +128,8 @@ auto TransactionAccess::shared(Transaction& tx) -> Shared& {
   return *tx.impl_->shared;
 }
 
-void TransactionAccess::notify_on_commit(Transaction& tx, const std::string& queue) {
-  auto& owed = tx.impl_->notify;
-  if (std::find(owed.begin(), owed.end(), queue) == owed.end()) owed.push_back(queue);
+void TransactionAccess::notify_on_commit(Transaction& tx, const pg::Notified& notified) {
+  pg::add_notified(tx.impl_->notify, notified);
 }
 
 auto TransactionAccess::wrap(pg::Result result) -> Result {

@@ -19,7 +19,7 @@ struct TransactionAccess {
   static auto shared(Transaction& tx) -> Shared&;
   static auto wrap(pg::Result result) -> Result;
   /// Owes the queue's listeners a NOTIFY once the transaction commits; a rollback owes nothing.
-  static void notify_on_commit(Transaction& tx, const std::string& queue);
+  static void notify_on_commit(Transaction& tx, const pg::Notified& notified);
 };
 
 }  // namespace pq::detail

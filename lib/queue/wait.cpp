@@ -27,7 +27,7 @@ auto rest(const WaitPlan& plan, std::optional<SteadyClock::time_point> deadline,
   for (bool ours = false; !ours && SteadyClock::now() < until;) {
     auto wake = helper.wait(until);
     if (wake.payloads.empty()) break;
-    for (const auto& payload : wake.payloads) ours = ours || payload == plan.queue;
+    for (const auto& payload : wake.payloads) ours = ours || pg::parse_payload(payload).queue == plan.queue;
   }
   return true;
 }

@@ -53,8 +53,8 @@ auto put_many(pg::Session& session, std::string_view queue, std::span<const std:
   return {result.column_i64(0), result.boolean(0, 1)};
 }
 
-void notify(pg::Session& session, std::span<const std::string> queues) {
-  if (!queues.empty()) session.run(sql::queue_notify, pg::Params{}.add(pg::text_array(queues)));
+void notify(pg::Session& session, std::span<const std::string> payloads) {
+  if (!payloads.empty()) session.run(sql::queue_notify, pg::Params{}.add(pg::text_array(payloads)));
 }
 
 // take.sql and claim.sql can find nothing in one race that a second run wins (see take.sql); it runs only

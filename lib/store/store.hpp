@@ -30,8 +30,9 @@ struct Put {
 auto put(pg::Session& session, std::string_view queue, std::string_view data, const PutOptions& options) -> Put;
 auto put_many(pg::Session& session, std::string_view queue, std::span<const std::string> data,
               const PutOptions& options) -> Put;
-/// Wakes the listeners of `queues`; call outside any transaction that wrote (see sql/queue/notify.sql).
-void notify(pg::Session& session, std::span<const std::string> queues);
+/// Sends one NOTIFY per wake payload (pg::wake_payload); call outside any transaction that wrote (see
+/// sql/queue/notify.sql).
+void notify(pg::Session& session, std::span<const std::string> payloads);
 /// `keep_completed` false: the job taken is deleted instead of kept as completed (ConnectionOptions).
 auto take(pg::Session& session, std::string_view queue, bool keep_completed) -> std::optional<Job>;
 /// A job's place in dequeue order: priority, then expected_at (none after every time), then id.

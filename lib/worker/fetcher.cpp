@@ -1,15 +1,7 @@
 // The fetcher: LISTENs on its own session and claims as many jobs as the worker has free slots, one queue
 // after another, in one statement per queue. When its queues run dry it promotes their due jobs and sleeps
 // until a notification, a free slot, the next due job or the poll interval.
-//
-// A claim starts after the last job the fetcher claimed from that queue, not at the head of the claim index:
-// the index entries of the jobs claimed before stay until vacuum removes them, and while a session holds the
-// xmin horizon back it cannot, so a claim from the head reads more of them with every job claimed (146 ms a
-// claim after five minutes at 2,000 jobs/s; docs/benchmarks.md, W6). A job that sorts before that place (a
-// higher priority, an earlier expected_at, a promoted retry, a released job) is found by the next claim from
-// the head. One is due as soon as the last cost no more than claims from the key: what it cost beyond them,
-// times kHeadSpacing, after it. Normally that is at once; with a held horizon, claims from the head take a
-// hundredth of the claiming time, and such a job waits up to a hundred times the head claim's extra cost.
+// Each claim starts where Places says (lib/worker/places.hpp).
 #include <algorithm>
 #include <array>
 #include <iterator>
@@ -19,6 +11,7 @@
 #include "pg/statements.hpp"
 #include "pq/error.hpp"
 #include "queue/pool.hpp"
+#include "places.hpp"
 #include "queue/wait.hpp"
 #include "state.hpp"
 #include "store/admin.hpp"
@@ -64,7 +57,7 @@ class Fetcher {
             if (rescued > 0 || wrote_) claim_now = true;
             auto promoted = promote(next_due);
             // Jobs back in the queue keep their ids, so they sort before where the claims went on.
-            if (rescued > 0 || promoted > 0) claim_from_head();
+            if (rescued > 0 || promoted > 0) places_.put_back();
             if (promoted > 0 || claim_now) {
               claim_now = true;
               continue;
@@ -92,14 +85,6 @@ class Fetcher {
   struct Round {
     std::size_t claimed = 0;
     bool full = false;  // every free slot was filled
-  };
-
-  // Where one queue's claims start (see the top of this file).
-  struct Place {
-    std::optional<store::ClaimKey> after;  // none: at the head
-    SteadyClock::time_point head_due{};
-    double key_seconds = 0;  // running average of claims from `after`
-    bool short_claim = false;  // a claim from `after` found fewer jobs than wanted: some may sort before it
   };
 
   // The server answered and said no for a reason that waiting does not change. libpq keeps no SQLSTATE for a
@@ -151,56 +136,22 @@ class Fetcher {
       const auto sent = SteadyClock::now();
       const auto& kinds = shared_->kinds.find(queue)->second;
       if (kinds.empty()) continue;
-      auto& place = places_[queue];
-      const bool from_head = !place.after || sent >= place.head_due;
-      auto jobs = claim(queue, wanted, lease, kinds, busy, from_head ? nullptr : &*place.after);
-      const double took = std::chrono::duration<double>(SteadyClock::now() - sent).count();
+      const auto* after = places_.start(queue, sent);
+      auto jobs = claim(queue, wanted, lease, kinds, busy, after);
+      const auto now = SteadyClock::now();
+      const double took = std::chrono::duration<double>(now - sent).count();
       {
         std::lock_guard lock(shared_->mutex);
         average_into(shared_->claim_seconds, took);
       }
-      move_on(queue, place, from_head, took, jobs, wanted);
+      const auto spaced = places_.claimed(queue, after == nullptr, took, jobs, wanted, now);
+      if (spaced && *spaced >= kSlowHead) warn_slow_head(queue, *spaced);
       if (jobs.empty()) continue;
       wanted -= static_cast<int>(jobs.size());
       dispatch(std::move(jobs));
     }
     start_ = (start_ + 1) % queues.size();
     return {static_cast<std::size_t>(free - wanted), wanted == 0};
-  }
-
-  // Where the next claim of `queue` starts, after one that took `took` seconds and claimed `jobs`.
-  void move_on(const std::string& queue, Place& place, bool from_head, double took, const std::vector<Job>& jobs,
-               int wanted) {
-    const bool full = std::ssize(jobs) >= wanted;
-    if (from_head) {
-      const double extra = std::max(0.0, took - place.key_seconds);
-      place.head_due = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
-                                                std::chrono::duration<double>(extra * kHeadSpacing));
-      place.short_claim = false;
-      if (extra >= kSlowHead) warn_slow_head(queue, extra);
-    } else {
-      average_into(place.key_seconds, took);
-      if (!full) place.short_claim = true;
-    }
-    if (jobs.empty()) return;
-    auto last = store::ClaimKey::of(jobs.front());
-    for (const auto& job : jobs) last = std::max(last, store::ClaimKey::of(job));
-    // A full claim from the head may have stopped before the old place, with more jobs waiting between.
-    if (!place.after || *place.after < last || (from_head && full)) place.after = last;
-  }
-
-  // Jobs just put back sort before the places: the next claims start at the head.
-  void claim_from_head() {
-    for (auto& [queue, place] : places_) place.head_due = {};
-  }
-
-  // The earliest claim from the head that jobs may wait for: a claim from the key found too few.
-  [[nodiscard]] auto head_wanted() const -> std::optional<SteadyClock::time_point> {
-    std::optional<SteadyClock::time_point> due;
-    for (const auto& [queue, place] : places_) {
-      if (place.short_claim && (!due || place.head_due < *due)) due = place.head_due;
-    }
-    return due;
   }
 
   // At most every kWarningEvery: what slows the claims down, and who holds the horizon back.
@@ -213,7 +164,7 @@ class Fetcher {
                  "claims of queue {} from the head take {:.0f} ms more than from the last claimed job: vacuum "
                  "cannot remove the dead index entries they read while the xmin horizon is held back, most by {}; "
                  "claims go on from the last claimed job, and from the head every {:.0f} s",
-                 queue, extra * 1e3, holder.value_or("nothing this role can see"), extra * kHeadSpacing);
+                 queue, extra * 1e3, holder.value_or("nothing this role can see"), extra * Places::kSpacing);
   }
 
   // One claim, carrying the completions that wait for it (Shared::riders). If the statement fails they go
@@ -334,21 +285,26 @@ class Fetcher {
     auto until = detail::SteadyClock::now() + detail::jittered(shared_->pq.options().poll_interval);
     if (next_due) until = std::min(until, detail::SteadyClock::now() + *next_due);
     // Only with a slot to claim for: else the claim would not happen, and the wait would end again at once.
-    if (auto head = head_wanted(); head && slots_free) until = std::min(until, *head);
+    if (auto head = places_.head_wanted(); head && slots_free) until = std::min(until, *head);
     auto wake = session_->wait(until, shared_->wake_fetcher.fd());
     if (wake.woken) {
       shared_->wake_fetcher.drain();
       return true;
     }
     if (wake.payloads.empty()) return true;  // the poll interval or the next due job
-    return std::any_of(wake.payloads.begin(), wake.payloads.end(), [&](const std::string& payload) {
-      return std::find(shared_->queues.begin(), shared_->queues.end(), payload) != shared_->queues.end();
-    });
+    bool ours = false;
+    for (const auto& payload : wake.payloads) {
+      const auto notified = pg::parse_payload(payload);
+      const auto& queues = shared_->queues;
+      if (std::find(queues.begin(), queues.end(), notified.queue) == queues.end()) continue;
+      ours = true;
+      places_.heed(notified);
+    }
+    return ours;
   }
 
   static constexpr std::string_view kSchemaMissing = "3F000";
   static constexpr int kRescueBatch = 1000;
-  static constexpr double kHeadSpacing = 100;
   static constexpr double kSlowHead = 0.05;  // seconds a claim from the head costs extra before a warning
   static constexpr auto kWarningEvery = std::chrono::minutes(10);
 
@@ -360,7 +316,7 @@ class Fetcher {
   bool wrote_ = false;  // the last claim round wrote results: a burst looks once more before it ends
   SteadyClock::time_point next_rescue_{};
   SteadyClock::time_point next_warning_{};
-  std::map<std::string, Place, std::less<>> places_;
+  Places places_;
 };
 
 }  // namespace

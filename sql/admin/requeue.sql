@@ -11,6 +11,6 @@ WITH requeued AS (
       AND ($3::text IS NULL OR state::text = $3::text)
     RETURNING queue
 ), notified AS (
-    SELECT pg_notify(@channel@, queue) FROM (SELECT DISTINCT queue FROM requeued) AS queues
+    SELECT pg_notify(@channel@, queue || E'\tbefore') FROM (SELECT DISTINCT queue FROM requeued) AS queues
 )
 SELECT (SELECT count(*) FROM requeued) AS requeued, (SELECT count(*) FROM notified) AS notified

@@ -12,7 +12,7 @@ WITH due AS (
     WHERE job.id = due.id
     RETURNING job.queue
 ), notified AS (
-    SELECT pg_notify(@channel@, queue) FROM (SELECT DISTINCT queue FROM promoted) AS queues
+    SELECT pg_notify(@channel@, queue || E'\tbefore') FROM (SELECT DISTINCT queue FROM promoted) AS queues
 )
 SELECT queue, count(*) AS promoted, (SELECT count(*) FROM notified) AS notified
 FROM promoted

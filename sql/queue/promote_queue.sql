@@ -13,7 +13,7 @@ WITH due AS (
     WHERE job.id = due.id
     RETURNING job.id
 ), notified AS (
-    SELECT pg_notify(@channel@, $1::text) WHERE EXISTS (SELECT FROM promoted)
+    SELECT pg_notify(@channel@, $1::text || E'\tbefore') WHERE EXISTS (SELECT FROM promoted)
 )
 SELECT (SELECT count(*) FROM promoted) AS promoted,
        (SELECT count(*) FROM notified) AS notified,

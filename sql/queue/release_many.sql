@@ -8,6 +8,6 @@ WITH released AS (
     WHERE job.id = stopped.id AND job.attempt = stopped.attempt AND job.locked_by = stopped.worker
     RETURNING job.id, job.queue
 ), notified AS (
-    SELECT pg_notify(@channel@, queue) FROM (SELECT DISTINCT queue FROM released) AS queues
+    SELECT pg_notify(@channel@, queue || E'\tbefore') FROM (SELECT DISTINCT queue FROM released) AS queues
 )
 SELECT released.id, (SELECT count(*) FROM notified) AS notified FROM released

@@ -1,0 +1,68 @@
+// Where the fetcher's claims start, per queue. A claim starts after the last job claimed from that queue, not
+// at the head of the claim index: the index entries of the jobs claimed before stay until vacuum removes them,
+// and while a session holds the xmin horizon back it cannot, so a claim from the head reads more of them with
+// every job claimed (146 ms a claim after five minutes at 2,000 jobs/s; docs/benchmarks.md, W6).
+//
+// A job can sort before that place. Notifications say when (pg::Notified): new jobs of priority 0 without
+// expected_at carry their lowest id, and the place goes back before it (a put committed after jobs with higher
+// ids were claimed: concurrent producers, a put in a long transaction); any other jobs (a priority or
+// expected_at of their own, promoted, requeued, released) make the next claim start at the head. So do the
+// promotions and rescues the fetcher makes itself. What nothing announces (a claim or take rolled back, a row
+// that was locked when a claim passed it) is found by the next claim from the head.
+//
+// Claims from the head and from the place alternate while they cost the same, as they do while vacuum keeps
+// up. Once claims from the head cost clearly more (their running average beyond that of claims from the
+// place, by more than that average and kNoticeable), one is due only after a thousand times that extra cost
+// has passed: a thousandth of the claiming time. A claim from the place that finds fewer jobs than wanted
+// brings the fetcher back for the claim from the head as soon as it is due.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg/statements.hpp"
+#include "pq/job.hpp"
+#include "store/store.hpp"
+
+namespace pq::worker {
+
+class Places {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// Where the next claim of `queue` starts: after the returned place, or at the head (nullptr).
+  auto start(const std::string& queue, Clock::time_point now) -> const store::ClaimKey*;
+  /// After a claim that started where start() said, took `took` seconds and claimed `jobs` of `wanted`.
+  /// Returns how much more than claims from the place a claim from the head costs, when that is what spaces
+  /// them out.
+  auto claimed(const std::string& queue, bool from_head, double took, const std::vector<Job>& jobs, int wanted,
+               Clock::time_point now) -> std::optional<double>;
+  /// A notification for `notified.queue`.
+  void heed(const pg::Notified& notified);
+  /// Jobs back in the queues with their old ids: the next claims start at the head.
+  void put_back();
+  /// When a claim from the head is due that jobs may be waiting for: a claim from the place found too few.
+  [[nodiscard]] auto head_wanted() const -> std::optional<Clock::time_point>;
+  /// Claims from the head that cost `extra` seconds more are this many times `extra` apart.
+  static constexpr double kSpacing = 1000;
+
+ private:
+  struct Place {
+    std::optional<store::ClaimKey> after;  // none: at the head
+    Clock::time_point head_due{};
+    double head_seconds = 0;  // running averages of claims from the head and from `after`; 0 before the first
+    double key_seconds = 0;
+    bool spaced = false;       // claims from the head cost clearly more: head_due spaces them
+    bool probe = false;        // the next claim starts at `after` though one from the head is due: it measures
+    bool short_claim = false;  // a claim from `after` found fewer jobs than wanted since the last from the head
+  };
+
+  static constexpr double kNoticeable = 0.001;  // seconds: less extra cost than this spaces nothing
+
+  std::map<std::string, Place, std::less<>> places_;
+};
+
+}  // namespace pq::worker
