@@ -90,6 +90,18 @@ auto Bench::horizon_run(HorizonHolder kind) -> std::vector<HorizonSlice> {
     }
   });
   std::vector<HorizonSlice> slices;
+  // What else slows claims down now and then: vacuums of pq.jobs, which a held horizon leaves nothing to
+  // remove but the whole table and index to read, and checkpoints.
+  const auto autovacuums = [&] {
+    return admin_.number(fmt::format(
+        "SELECT autovacuum_count + (SELECT count(*) FROM pg_stat_progress_vacuum WHERE relid = '{0}.jobs'::regclass) "
+        "FROM pg_stat_user_tables WHERE relid = '{0}.jobs'::regclass", kSchema));
+  };
+  const auto checkpoints = [&] {
+    return admin_.number("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter");
+  };
+  std::int64_t vacuums_before = autovacuums();
+  std::int64_t checkpoints_before = checkpoints();
   const auto start = SteadyClock::now();
   try {
     for (auto end = start + slice; end <= start + total; end += slice) {
@@ -103,13 +115,19 @@ auto Bench::horizon_run(HorizonHolder kind) -> std::vector<HorizonSlice> {
         horizon_done_ = 0;
       }
       admin_.exec("SELECT pg_stat_clear_snapshot()");
+      const auto vacuums_now = autovacuums();
+      const auto checkpoints_now = checkpoints();
       slices.push_back({done, waits.empty() ? NAN : percentile(waits, 0.99),
                         admin_.number(fmt::format("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = "
                                                   "'{}.jobs'::regclass", kSchema)),
-                        admin_.number(fmt::format("SELECT pg_relation_size('{}.jobs_claim_idx')", kSchema))});
-      progress_.show("W6 {}: {:.0f} s, {} jobs done, put-to-start p99 {:.1f} ms, {} dead tuples, claim index {} kB",
+                        admin_.number(fmt::format("SELECT pg_relation_size('{}.jobs_claim_idx')", kSchema)),
+                        vacuums_now - vacuums_before, checkpoints_now - checkpoints_before});
+      vacuums_before = vacuums_now;
+      checkpoints_before = checkpoints_now;
+      progress_.show("W6 {}: {:.0f} s, {} jobs done, put-to-start p99 {:.1f} ms, {} dead tuples, claim index {} kB, "
+                     "{} autovacuums, {} checkpoints",
                      holder_text(kind), seconds_since(start), done, slices.back().p99_ms, slices.back().dead_tuples,
-                     slices.back().claim_index_bytes / 1024);
+                     slices.back().claim_index_bytes / 1024, slices.back().autovacuums, slices.back().checkpoints);
       if (kind != HorizonHolder::none && end + slice > start + total) horizon_plans_.push_back(explain_claim(kind));
     }
   } catch (...) {
@@ -167,13 +185,16 @@ void Bench::held_horizon(std::vector<Row>& rows) {
     return std::pair{static_cast<double>(done), *std::max_element(p99s.begin(), p99s.end())};
   };
   const auto [free_done, free_p99] = last_minute(free);
-  std::string table = "W6 per slice (jobs done, put-to-start p99, n_dead_tup of pq.jobs, jobs_claim_idx size):\n\n"
-                      "| holder | slice | jobs done | p99 ms | n_dead_tup | claim index kB |\n"
-                      "| --- | ---: | ---: | ---: | ---: | ---: |\n";
+  std::string table = "W6 per slice (jobs done, put-to-start p99, n_dead_tup of pq.jobs, jobs_claim_idx size, "
+                      "autovacuums of pq.jobs and checkpoints):\n\n"
+                      "| holder | slice | jobs done | p99 ms | n_dead_tup | claim index kB | autovacuums | "
+                      "checkpoints |\n"
+                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const auto& [kind, slices] : runs) {
     for (std::size_t i = 0; i < slices.size(); ++i) {
-      table += fmt::format("| {} | {} | {} | {:.1f} | {} | {} |\n", holder_text(kind), i + 1, slices[i].done,
-                           slices[i].p99_ms, slices[i].dead_tuples, slices[i].claim_index_bytes / 1024);
+      table += fmt::format("| {} | {} | {} | {:.1f} | {} | {} | {} | {} |\n", holder_text(kind), i + 1,
+                           slices[i].done, slices[i].p99_ms, slices[i].dead_tuples,
+                           slices[i].claim_index_bytes / 1024, slices[i].autovacuums, slices[i].checkpoints);
     }
     if (kind == HorizonHolder::none) continue;
     const auto [done, p99] = last_minute(slices);

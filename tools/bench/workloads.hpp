@@ -56,6 +56,8 @@ struct HorizonSlice {
   double p99_ms;      // of put → handler start
   std::int64_t dead_tuples;
   std::int64_t claim_index_bytes;
+  std::int64_t autovacuums;  // of pq.jobs, begun in the slice: running at its end, or ended in it unseen
+  std::int64_t checkpoints;  // of the server, ended in the slice
 };
 
 class Bench {
