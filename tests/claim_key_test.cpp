@@ -124,7 +124,7 @@ TEST_SUITE("claim key") {
     CHECK(pending[1].before);
   }
 
-  TEST_CASE("claims alternate between the head and the place while both cost the same, and space the head out when it costs more") {
+  TEST_CASE("claims alternate between head and place while both cost the same, and space the head out after") {
     using Clock = pq::worker::Places::Clock;
     const auto t0 = Clock::now();
     pq::worker::Places places;

@@ -103,7 +103,8 @@ auto Result::time(int row, int column) const -> TimePoint {
   // 'infinity', '-infinity' and times beyond the clock's range (system_clock counts nanoseconds: 1677 to
   // 2262) saturate to its ends instead of overflowing.
   const auto micros = read_big_endian<std::int64_t>(value);
-  constexpr auto kClockMicros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::max()).count();
+  constexpr auto kClockMicros =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::duration::max()).count();
   if (micros > kClockMicros - kPostgresEpochMicros) return TimePoint::max();
   if (micros < -kClockMicros - kPostgresEpochMicros) return TimePoint::min();
   return TimePoint{std::chrono::duration_cast<Clock::duration>(

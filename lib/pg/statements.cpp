@@ -17,7 +17,8 @@ void Notified::merge(const Notified& other) {
 }
 
 void add_notified(std::vector<Notified>& pending, const Notified& notified) {
-  auto same = std::find_if(pending.begin(), pending.end(), [&](const Notified& one) { return one.queue == notified.queue; });
+  auto same = std::find_if(pending.begin(), pending.end(),
+                           [&](const Notified& one) { return one.queue == notified.queue; });
   if (same == pending.end()) {
     pending.push_back(notified);
   } else {

@@ -86,7 +86,8 @@ auto session_of(Transaction& tx, const std::shared_ptr<detail::Shared>& mine) ->
 // sort anywhere; others sort after every job with a lower id than theirs.
 auto notified(const std::string& queue, const std::vector<std::int64_t>& ids, const PutOptions& options)
     -> pg::Notified {
-  return {queue, options.priority != 0 || options.expected_at.has_value(), *std::min_element(ids.begin(), ids.end())};
+  const bool anywhere = options.priority != 0 || options.expected_at.has_value();
+  return {queue, anywhere, *std::min_element(ids.begin(), ids.end())};
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 #include <unordered_set>
 
 #include "pg/statements.hpp"
+#include "places.hpp"
 #include "pq/error.hpp"
 #include "queue/pool.hpp"
-#include "places.hpp"
 #include "queue/wait.hpp"
 #include "state.hpp"
 #include "store/admin.hpp"

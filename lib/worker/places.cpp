@@ -25,7 +25,8 @@ auto Places::claimed(const std::string& queue, bool from_head, double took, cons
     place.spaced = place.key_seconds > 0 && extra > std::max(place.key_seconds, kNoticeable);
     place.head_due = now;
     if (place.spaced) {
-      place.head_due += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(extra * kSpacing));
+      place.head_due +=
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(extra * kSpacing));
       spaced_by = extra;
     }
     place.probe = !place.spaced;
@@ -48,8 +49,8 @@ void Places::heed(const pg::Notified& notified) {
   if (found == places_.end() || !found->second.after) return;
   auto& place = found->second;
   auto& after = *place.after;
-  // New jobs of priority 0 without expected_at sort after every place of a lower priority, or of priority 0
-  // with an expected_at, and after places of their own kind with lower ids.
+  // New jobs of priority 0 without expected_at sort after every place of a lower priority or of priority 0
+  // with an expected_at; after a place of priority 0 without one only where their ids are higher.
   if (!notified.before && after.priority <= 0) {
     const bool none = after.expected_at.value_or(TimePoint::max()) == TimePoint::max();
     if (after.priority == 0 && none && notified.first_id <= after.id) after.id = notified.first_id - 1;

@@ -60,8 +60,9 @@ TEST_SUITE("notify") {
     std::sort(payloads.begin(), payloads.end());
     CHECK(payloads == expected);
     CHECK(chaos::number(pq, "select count(*) from " + chaos::table(pq, "jobs")) == 200101);
-    MESSAGE("notify: 200,101 jobs in 2 transactions sent " << payloads.size() << " notifications, the longest "
-                                                             << longest.size() + 1 + 20 << " bytes at most (limit 8000)");
+    MESSAGE("notify: 200,101 jobs in 2 transactions sent " << payloads.size() << " notifications, the longest at "
+                                                             << "most " << longest.size() + 1 + 20
+                                                             << " bytes (limit 8000)");
   }
 
   TEST_CASE("a listener idle in a transaction does not make 100,000 enqueues fail") {
