@@ -80,7 +80,12 @@ auto count_processes(const std::string& command_line) -> int {
   std::error_code ignored;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ignored)) {
     std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string arguments((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string arguments;
+    try {
+      arguments.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } catch (const std::ios_base::failure&) {
+      continue;  // the process exited while its cmdline was read (ESRCH): it is not running
+    }
     while (!arguments.empty() && arguments.back() == '\0') arguments.pop_back();
     std::replace(arguments.begin(), arguments.end(), '\0', ' ');
     if (arguments == command_line) ++count;
