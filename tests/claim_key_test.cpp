@@ -88,7 +88,7 @@ TEST_SUITE("claim key") {
     const auto second = queue.put("{}");
     const auto urgent = queue.put("{}", {.priority = -5});
     auto session = session_for(pq);
-    const pq::store::ClaimKey after{0, std::nullopt, first};
+    const pq::store::ClaimKey after{0, pq::TimePoint::max(), first};
     auto batch = pq::store::claim(session, "skip", 10, 30s, "keyed", nullptr, nullptr, &after);
     REQUIRE(batch.size() == 1);
     CHECK(batch[0].id == second);

@@ -1,6 +1,5 @@
 #include "queue/notifier.hpp"
 
-#include <algorithm>
 #include <exception>
 
 #include "queue/pool.hpp"

@@ -1,6 +1,5 @@
 #include <libpq-fe.h>
 
-#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>

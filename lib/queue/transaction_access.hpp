@@ -2,7 +2,6 @@
 #pragma once
 
 #include <memory>
-#include <string>
 
 #include "pg/result.hpp"
 #include "pg/session.hpp"

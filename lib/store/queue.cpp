@@ -1,8 +1,6 @@
 // The queue's statements, sql/queue/ (see store.hpp).
 #include "store/store.hpp"
 
-#include <tuple>
-
 #include "pg/statements.hpp"
 #include "store/job.hpp"
 
@@ -81,7 +79,7 @@ auto claim_params(std::string_view queue, int limit, std::chrono::microseconds l
 
 // The four parameters of the place a claim starts after; the lowest place is the head.
 void add_key(pg::Params& params, const ClaimKey* after) {
-  const auto at = after != nullptr ? after->expected_at.value_or(TimePoint::max()) : TimePoint::min();
+  const auto at = after != nullptr ? after->expected_at : TimePoint::min();
   params.add(after != nullptr ? after->priority : kMinPriority);
   if (at == TimePoint::max() || at == TimePoint::min()) {
     params.add_null().add(at == TimePoint::max() ? "infinity" : "-infinity");
@@ -93,15 +91,6 @@ void add_key(pg::Params& params, const ClaimKey* after) {
 }
 
 }  // namespace
-
-auto operator<(const ClaimKey& left, const ClaimKey& right) -> bool {
-  // No expected_at sorts as 'infinity', as coalesce(expected_at, 'infinity') does in the index; times past the
-  // clock's range arrive saturated (pg::Result::time).
-  auto place = [](const ClaimKey& key) {
-    return std::tuple{key.priority, key.expected_at.value_or(TimePoint::max()), key.id};
-  };
-  return place(left) < place(right);
-}
 
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
            std::string_view worker, const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip,

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "pg/session.hpp"
@@ -35,13 +36,19 @@ auto put_many(pg::Session& session, std::string_view queue, std::span<const std:
 void notify(pg::Session& session, std::span<const std::string> payloads);
 /// `keep_completed` false: the job taken is deleted instead of kept as completed (ConnectionOptions).
 auto take(pg::Session& session, std::string_view queue, bool keep_completed) -> std::optional<Job>;
-/// A job's place in dequeue order: priority, then expected_at (none after every time), then id.
+/// A job's place in dequeue order: priority, then expected_at, then id.
 struct ClaimKey {
   int priority = 0;
-  std::optional<TimePoint> expected_at;
+  /// As the claim index orders it: coalesce(expected_at, 'infinity'), so none is TimePoint::max(), as are
+  /// 'infinity' and times past the clock's range (pg::Result::time saturates them).
+  TimePoint expected_at = TimePoint::max();
   std::int64_t id = 0;
-  static auto of(const Job& job) -> ClaimKey { return {job.priority, job.expected_at, job.id}; }
-  friend auto operator<(const ClaimKey& left, const ClaimKey& right) -> bool;
+  static auto of(const Job& job) -> ClaimKey {
+    return {job.priority, job.expected_at.value_or(TimePoint::max()), job.id};
+  }
+  friend auto operator<(const ClaimKey& left, const ClaimKey& right) -> bool {
+    return std::tie(left.priority, left.expected_at, left.id) < std::tie(right.priority, right.expected_at, right.id);
+  }
 };
 /// `kinds`: claim only jobs of these kinds; nullptr claims any kind. `skip`: jobs not to claim. `after`:
 /// claim only jobs that come after this place in dequeue order; nullptr starts at the head.

@@ -52,19 +52,15 @@ void Places::heed(const pg::Notified& notified) {
   // New jobs of priority 0 without expected_at sort after every place of a lower priority or of priority 0
   // with an expected_at; after a place of priority 0 without one only where their ids are higher.
   if (!notified.before && after.priority <= 0) {
-    const bool none = after.expected_at.value_or(TimePoint::max()) == TimePoint::max();
+    const bool none = after.expected_at == TimePoint::max();
     if (after.priority == 0 && none && notified.first_id <= after.id) after.id = notified.first_id - 1;
     return;
   }
-  place.head_due = {};
-  place.probe = false;
+  place.to_head();
 }
 
 void Places::put_back() {
-  for (auto& [queue, place] : places_) {
-    place.head_due = {};
-    place.probe = false;
-  }
+  for (auto& [queue, place] : places_) place.to_head();
 }
 
 auto Places::head_wanted() const -> std::optional<Clock::time_point> {

@@ -58,6 +58,11 @@ class Places {
     bool spaced = false;       // claims from the head cost clearly more: head_due spaces them
     bool probe = false;        // the next claim starts at `after` though one from the head is due: it measures
     bool short_claim = false;  // a claim from `after` found fewer jobs than wanted since the last from the head
+    /// The next claim starts at the head.
+    void to_head() {
+      head_due = {};
+      probe = false;
+    }
   };
 
   static constexpr double kNoticeable = 0.001;  // seconds: less extra cost than this spaces nothing
