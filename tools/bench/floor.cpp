@@ -40,8 +40,6 @@ namespace {
 
 // The columns pq's put writes, and the values it writes into them.
 constexpr const char* kFloorColumns = "(queue, kind, data, priority, max_attempts, schedule_at, expected_at, state)";
-// pq's dequeue order, as its claim index (sql/migrations/006_claim_key.sql) keys it.
-constexpr const char* kClaimOrder = "priority, coalesce(expected_at, 'infinity'), id";
 
 auto floor_values(std::string_view queue) -> std::string {
   return fmt::format("'{}', 'noop', '{}', 0, 25, now(), NULL, 'available'", queue, kJob);

@@ -29,6 +29,9 @@ class Pgbench {
   std::filesystem::path directory_;
 };
 
+// pq's dequeue order, as its claim index (sql/migrations/006_claim_key.sql) keys it.
+inline constexpr const char* kClaimOrder = "priority, coalesce(expected_at, 'infinity'), id";
+
 // The columns of pq.jobs as sql/migrations/001_init.sql made them, with plain types, only the primary key and
 // the one index a claim needs, no constraints, default fillfactor.
 auto floor_table() -> std::string;

@@ -158,9 +158,8 @@ auto Bench::explain_claim(HorizonHolder kind) -> std::string {
         "BEGIN; EXPLAIN (ANALYZE, BUFFERS) UPDATE {0}.jobs AS job SET state = 'running', attempt = job.attempt + 1, "
         "attempted_at = now(), lease_until = now() + interval '30 seconds', locked_by = 'explain' "
         "WHERE job.ctid = ANY (ARRAY(SELECT ctid FROM {0}.jobs WHERE state = 'available' AND queue = 'horizon' "
-        "AND (priority, coalesce(expected_at, 'infinity'), id) > ({1}) "
-        "ORDER BY priority, coalesce(expected_at, 'infinity'), id LIMIT 1 FOR UPDATE SKIP LOCKED)) RETURNING job.*",
-        kSchema, after));
+        "AND ({2}) > ({1}) ORDER BY {2} LIMIT 1 FOR UPDATE SKIP LOCKED)) RETURNING job.*",
+        kSchema, after, kClaimOrder));
     plans += fmt::format("EXPLAIN (ANALYZE, BUFFERS) of a one-job claim {}, {}:\n", where, holder_text(kind));
     for (int i = 0; i < PQntuples(result.get()); ++i) plans += fmt::format("    {}\n", PQgetvalue(result.get(), i, 0));
     admin_.exec("ROLLBACK");
