@@ -22,6 +22,11 @@ auto fresh(pq::ConnectionOptions options) -> pq::PQ {
   return pq;
 }
 
+auto tagged(const std::string& url, const std::string& application) -> std::string {
+  if (!url.starts_with("postgres")) return url + " application_name=" + application;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "application_name=" + application;
+}
+
 auto jobs_table(const pq::PQ& pq) -> std::string { return "\"" + pq.options().schema + "\".jobs"; }
 
 void exec(pq::PQ& pq, const std::string& sql) {

@@ -32,6 +32,9 @@ auto wait_until(Condition condition, std::chrono::milliseconds timeout = std::ch
   return condition();
 }
 
+/// `url` with an application_name, so that tests find the backends of one process in pg_stat_activity.
+auto tagged(const std::string& url, const std::string& application) -> std::string;
+
 /// The quoted, schema-qualified name of a PQ's jobs table, for tests that look at rows directly.
 auto jobs_table(const pq::PQ& pq) -> std::string;
 

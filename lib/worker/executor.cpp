@@ -153,6 +153,21 @@ void Shared::unload_riders() {
   outcome_ready.notify_one();
 }
 
+void Shared::hand_out(std::vector<Job> jobs, int reserved) {
+  counters.claimed += static_cast<std::int64_t>(jobs.size());
+  const auto now = SteadyClock::now();
+  std::lock_guard lock(mutex);
+  scouting -= reserved;
+  for (auto& job : jobs) {
+    auto running = std::make_shared<RunningJob>();
+    running->claimed = now;
+    running->handler = pq.registry().find(job.queue, job.kind);
+    running->job = std::move(job);
+    ready.push_back(std::move(running));
+  }
+  work_ready.notify_all();
+}
+
 void average_into(double& average, double sample) {
   constexpr double kWeight = 0.1;
   average = average == 0 ? sample : average + kWeight * (sample - average);

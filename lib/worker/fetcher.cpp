@@ -1,7 +1,8 @@
 // The fetcher: LISTENs on its own session and claims as many jobs as the worker has free slots, one queue
 // after another, in one statement per queue. When its queues run dry it promotes their due jobs and sleeps
 // until a notification, a free slot, the next due job or the poll interval.
-// Each claim starts where Places says (lib/worker/places.hpp).
+// Each claim starts where Places says (lib/worker/places.hpp); claims from the head that cost too much to wait for
+// go to the scout (lib/worker/scout.hpp).
 #include <algorithm>
 #include <array>
 #include <iterator>
@@ -10,6 +11,7 @@
 
 #include "pg/statements.hpp"
 #include "places.hpp"
+#include "scout.hpp"
 #include "pq/error.hpp"
 #include "queue/pool.hpp"
 #include "queue/wait.hpp"
@@ -33,6 +35,7 @@ class Fetcher {
           connect();
           started_ = true;
           claim_now = true;  // catch up on whatever was put while we were not listening
+          places_.put_back();  // including what sorts before the places, announced while nobody heard
           backoff.reset();
         }
         if (shared_->quiet) {
@@ -120,6 +123,10 @@ class Fetcher {
   }
 
   auto claim_round() -> Round {
+    for (const auto& report : scout_.reports()) {
+      const auto spaced = places_.claimed(report.queue, Places::Origin::scout, report.claim, SteadyClock::now());
+      if (spaced && *spaced >= kSlowHead) warn_slow_head(report.queue, *spaced);
+    }
     const int free = claim_wanted();
     if (free <= 0) return {0, true};
     int wanted = free;
@@ -136,19 +143,30 @@ class Fetcher {
       const auto sent = SteadyClock::now();
       const auto& kinds = shared_->kinds.find(queue)->second;
       if (kinds.empty()) continue;
-      const auto* after = places_.start(queue, sent);
-      auto jobs = claim(queue, wanted, lease, kinds, busy, after);
+      const auto start = places_.start(queue, sent);
+      if (start.scout) {
+        // Half the slots, so that the fetcher's own claim goes on meanwhile; with one slot, the scout's claim
+        // is the only one.
+        const int scouted = (wanted + 1) / 2;
+        std::optional<store::ClaimKey> scout_after;
+        if (start.scout_after) scout_after = *start.scout_after;
+        scout_.ask({queue, scouted, scout_after, busy});
+        wanted -= scouted;
+        if (wanted == 0) continue;
+      }
+      auto jobs = claim(queue, wanted, lease, kinds, busy, start.after);
       const auto now = SteadyClock::now();
       const double took = std::chrono::duration<double>(now - sent).count();
       {
         std::lock_guard lock(shared_->mutex);
         average_into(shared_->claim_seconds, took);
       }
-      const auto spaced = places_.claimed(queue, after == nullptr, took, jobs, wanted, now);
+      const auto origin = start.after == nullptr ? Places::Origin::head : Places::Origin::place;
+      const auto spaced = places_.claimed(queue, origin, Places::Claim::of(took, jobs, wanted), now);
       if (spaced && *spaced >= kSlowHead) warn_slow_head(queue, *spaced);
       if (jobs.empty()) continue;
       wanted -= static_cast<int>(jobs.size());
-      dispatch(std::move(jobs));
+      shared_->hand_out(std::move(jobs));
     }
     start_ = (start_ + 1) % queues.size();
     return {static_cast<std::size_t>(free - wanted), wanted == 0};
@@ -163,7 +181,7 @@ class Fetcher {
     shared_->log(LogLevel::warning,
                  "claims of queue {} from the head take {:.0f} ms more than from the last claimed job: vacuum "
                  "cannot remove the dead index entries they read while the xmin horizon is held back, most by {}; "
-                 "claims go on from the last claimed job, and from the head every {:.0f} s",
+                 "claims go on from the last claimed job, and from the head on a session of their own every {:.0f} s",
                  queue, extra * 1e3, holder.value_or("nothing this role can see"), extra * Places::kSpacing);
   }
 
@@ -215,20 +233,6 @@ class Fetcher {
   void hand_back_riders() {
     std::lock_guard lock(shared_->mutex);
     shared_->unload_riders();
-  }
-
-  void dispatch(std::vector<Job> jobs) {
-    shared_->counters.claimed += static_cast<std::int64_t>(jobs.size());
-    const auto now = SteadyClock::now();
-    std::lock_guard lock(shared_->mutex);
-    for (auto& job : jobs) {
-      auto running = std::make_shared<RunningJob>();
-      running->claimed = now;
-      running->handler = shared_->pq.registry().find(job.queue, job.kind);
-      running->job = std::move(job);
-      shared_->ready.push_back(std::move(running));
-    }
-    shared_->work_ready.notify_all();
   }
 
   // Quiet (SIGTSTP): jobs claimed ahead go back, running ones finish, nothing more is claimed until a stop.
@@ -317,6 +321,7 @@ class Fetcher {
   SteadyClock::time_point next_rescue_{};
   SteadyClock::time_point next_warning_{};
   Places places_;
+  Scout scout_{shared_};  // last: its thread, which hands jobs to `shared_`, is joined first
 };
 
 }  // namespace

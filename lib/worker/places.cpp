@@ -6,41 +6,80 @@
 
 namespace pq::worker {
 
-auto Places::start(const std::string& queue, Clock::time_point now) -> const store::ClaimKey* {
-  auto& place = places_[queue];
-  if (!place.after) return nullptr;
-  if (now >= place.head_due && !place.probe) return nullptr;
-  return &*place.after;
+auto Places::Claim::of(double took, const std::vector<Job>& jobs, int wanted) -> Claim {
+  Claim claim{took, wanted, static_cast<int>(jobs.size()), std::nullopt};
+  for (const auto& job : jobs) {
+    const auto key = store::ClaimKey::of(job);
+    if (!claim.last || *claim.last < key) claim.last = key;
+  }
+  return claim;
 }
 
-auto Places::claimed(const std::string& queue, bool from_head, double took, const std::vector<Job>& jobs,
-                     int wanted, Clock::time_point now) -> std::optional<double> {
+auto Places::start(const std::string& queue, Clock::time_point now) -> Start {
   auto& place = places_[queue];
-  const bool full = std::ssize(jobs) >= wanted;
+  if (!place.after) return {};
+  if (now < place.head_due || place.probe || place.scouting) return {&*place.after};
+  if (!place.spaced) return {};
+  place.scouting = true;
+  place.scout_measures = !place.scout_after;
+  return {&*place.after, true, place.scout_after ? &*place.scout_after : nullptr};
+}
+
+// A claim from the head (or the scout's going on from where its last one stopped, which says nothing of what
+// the head costs: `measured` false) was made; the next is due now, or, once they cost clearly more than claims
+// from the place, spaced out.
+void Places::Place::measure_head(double took, bool measured, Clock::time_point now,
+                                 std::optional<double>& spaced_by) {
+  if (measured) average_into(head_seconds, took);
+  const double extra = head_seconds - key_seconds;
+  // A slow commit now and then is no reason to stay away from the head: only a clear difference is.
+  if (measured) spaced = key_seconds > 0 && extra > std::max(key_seconds, kNoticeable);
+  head_due = now;
+  if (spaced) {
+    head_due += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(extra * kSpacing));
+    spaced_by = extra;
+  }
+  probe = !spaced;
+  short_claim = false;
+}
+
+auto Places::claimed(const std::string& queue, Origin origin, const Claim& claim, Clock::time_point now)
+    -> std::optional<double> {
+  auto& place = places_[queue];
+  const bool full = claim.got >= claim.wanted;
   std::optional<double> spaced_by;
-  if (from_head) {
-    average_into(place.head_seconds, took);
-    const double extra = place.head_seconds - place.key_seconds;
-    // A slow commit now and then is no reason to stay away from the head: only a clear difference is.
-    place.spaced = place.key_seconds > 0 && extra > std::max(place.key_seconds, kNoticeable);
-    place.head_due = now;
-    if (place.spaced) {
-      place.head_due +=
-          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(extra * kSpacing));
-      spaced_by = extra;
-    }
-    place.probe = !place.spaced;
-    place.short_claim = false;
-  } else {
-    average_into(place.key_seconds, took);
+  if (origin == Origin::place) {
+    average_into(place.key_seconds, claim.took);
     place.probe = false;
     if (!full) place.short_claim = true;
+  } else {
+    place.measure_head(claim.took, origin == Origin::head || place.scout_measures, now, spaced_by);
   }
-  if (jobs.empty()) return spaced_by;
-  auto last = store::ClaimKey::of(jobs.front());
-  for (const auto& job : jobs) last = std::max(last, store::ClaimKey::of(job));
-  // A full claim from the head may have stopped before the old place, with more jobs waiting between.
-  if (!place.after || *place.after < last || (from_head && full)) place.after = last;
+  if (origin == Origin::scout) {
+    place.scouting = false;
+    place.scout_after.reset();
+  }
+  if (claim.last) {
+    const bool before = place.after && *claim.last < *place.after;
+    if (origin == Origin::scout) {
+      // It stopped before the place with every job it wanted: more may wait between, and the next claim of
+      // the scout goes on from where this one stopped, at once. The fetcher's place stays where it is, so it
+      // never reads what lies between.
+      if (full && before) {
+        place.scout_after = claim.last;
+        place.head_due = {};
+      }
+      if (!before) place.after = claim.last;
+    } else if (!before || (origin == Origin::head && full)) {
+      // A full claim from the head may have stopped before the old place, with more jobs waiting between.
+      place.after = claim.last;
+    }
+  }
+  if (origin == Origin::scout && place.again) {
+    // A notification while the scout was out: what it announced may have come after the scout's snapshot.
+    place.again = false;
+    place.to_head();
+  }
   return spaced_by;
 }
 
@@ -66,7 +105,8 @@ void Places::put_back() {
 auto Places::head_wanted() const -> std::optional<Clock::time_point> {
   std::optional<Clock::time_point> due;
   for (const auto& [queue, place] : places_) {
-    if (place.spaced && place.short_claim && (!due || place.head_due < *due)) due = place.head_due;
+    const bool waiting = place.short_claim || place.scout_after;
+    if (place.spaced && !place.scouting && waiting && (!due || place.head_due < *due)) due = place.head_due;
   }
   return due;
 }

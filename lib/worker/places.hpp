@@ -12,9 +12,10 @@
 //
 // Claims from the head and from the place alternate while they cost the same, as they do while vacuum keeps
 // up. Once claims from the head cost clearly more (their running average beyond that of claims from the
-// place, by more than that average and kNoticeable), one is due only after a thousand times that extra cost
-// has passed: a thousandth of the claiming time. A claim from the place that finds fewer jobs than wanted
-// brings the fetcher back for the claim from the head as soon as it is due.
+// place, by more than that average and kNoticeable), they go to the scout (lib/worker/scout.hpp), which makes
+// them on a session of its own while the fetcher goes on from the place, and one is due only after a thousand
+// times that extra cost has passed: a thousandth of the claiming time. A claim from the place that finds
+// fewer jobs than wanted brings the fetcher back to send the claim from the head as soon as it is due.
 #pragma once
 
 #include <chrono>
@@ -33,18 +34,37 @@ class Places {
  public:
   using Clock = std::chrono::steady_clock;
 
-  /// Where the next claim of `queue` starts: after the returned place, or at the head (nullptr).
-  auto start(const std::string& queue, Clock::time_point now) -> const store::ClaimKey*;
-  /// After a claim that started where start() said, took `took` seconds and claimed `jobs` of `wanted`.
-  /// Returns how much more than claims from the place a claim from the head costs, when that is what spaces
-  /// them out.
-  auto claimed(const std::string& queue, bool from_head, double took, const std::vector<Job>& jobs, int wanted,
-               Clock::time_point now) -> std::optional<double>;
+  /// What a claim found, as far as places go.
+  struct Claim {
+    double took = 0;  ///< seconds
+    int wanted = 0;
+    int got = 0;
+    std::optional<store::ClaimKey> last;  ///< the highest key claimed
+    static auto of(double took, const std::vector<Job>& jobs, int wanted) -> Claim;
+  };
+  /// Who made a claim, and from where.
+  enum class Origin { place, head, scout };
+
+  /// Where the next claims of a queue start.
+  struct Start {
+    const store::ClaimKey* after = nullptr;  ///< the fetcher's claim starts after it; nullptr: at the head
+    /// A claim from the head is due, and the fetcher sends it to the scout: after `scout_after` (nullptr: at
+    /// the head). Once sent, no other is until claimed() hears of it.
+    bool scout = false;
+    const store::ClaimKey* scout_after = nullptr;
+  };
+
+  auto start(const std::string& queue, Clock::time_point now) -> Start;
+  /// After a claim that started where start() said. Returns how much more than claims from the place a
+  /// claim from the head costs, when that is what spaces them out.
+  auto claimed(const std::string& queue, Origin origin, const Claim& claim, Clock::time_point now)
+      -> std::optional<double>;
   /// A notification for `notified.queue`.
   void heed(const pg::Notified& notified);
   /// Jobs back in the queues with their old ids: the next claims start at the head.
   void put_back();
-  /// When a claim from the head is due that jobs may be waiting for: a claim from the place found too few.
+  /// When a claim from the head is due that jobs may be waiting for: a claim from the place found too few,
+  /// or the scout's last claim stopped before the place with all it wanted.
   [[nodiscard]] auto head_wanted() const -> std::optional<Clock::time_point>;
   /// Claims from the head that cost `extra` seconds more are this many times `extra` apart.
   static constexpr double kSpacing = 1000;
@@ -55,14 +75,22 @@ class Places {
     Clock::time_point head_due{};
     double head_seconds = 0;  // running averages of claims from the head and from `after`; 0 before the first
     double key_seconds = 0;
-    bool spaced = false;       // claims from the head cost clearly more: head_due spaces them
+    bool spaced = false;       // claims from the head cost clearly more: the scout makes them, head_due spaces them
     bool probe = false;        // the next claim starts at `after` though one from the head is due: it measures
     bool short_claim = false;  // a claim from `after` found fewer jobs than wanted since the last from the head
+    bool scouting = false;     // a claim from the head is with the scout
+    bool scout_measures = false;  // ... and it started at the head, so its time says what the head costs
+    bool again = false;           // the head is wanted again once the scout's claim is back
+    /// The scout's last claim stopped before `after` with every job it wanted: the next goes on from here.
+    std::optional<store::ClaimKey> scout_after;
     /// The next claim starts at the head.
     void to_head() {
       head_due = {};
       probe = false;
+      scout_after.reset();
+      again = scouting;
     }
+    void measure_head(double took, bool measured, Clock::time_point now, std::optional<double>& spaced_by);
   };
 
   static constexpr double kNoticeable = 0.001;  // seconds: less extra cost than this spaces nothing

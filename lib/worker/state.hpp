@@ -109,6 +109,7 @@ struct Shared {
   std::vector<Outcome> riders;
   bool fetcher_claims = false;  // the fetcher runs and takes riders
   std::size_t unwritten = 0;  // outcomes and riders queued or being written: a burst is not done before they are
+  int scouting = 0;  // slots reserved for the scout's claims in flight (lib/worker/scout.hpp)
   std::map<std::thread::id, std::thread> executors;
   bool executors_leave = false;
   bool completer_leave = false;
@@ -122,19 +123,22 @@ struct Shared {
   double job_seconds = 0;
   double claim_seconds = 0;
 
-  /// Jobs in hand: claimed and not yet finished, or abandoned and still holding their executor.
+  /// Jobs in hand: claimed and not yet finished, or abandoned and still holding their executor, and the slots
+  /// a claim of the scout's will fill.
   [[nodiscard]] auto in_hand() const noexcept -> std::size_t {
-    return ready.size() + running.size() + abandoned.size();
+    return ready.size() + running.size() + abandoned.size() + static_cast<std::size_t>(scouting);
   }
   /// Nothing claimed, running or waiting to be written. A timed-out handler that still runs does not count:
   /// its outcome is written already, and a burst does not wait for a handler that may never return.
   [[nodiscard]] auto settled() const noexcept -> bool {
-    return ready.empty() && running.empty() && unwritten == 0;
+    return ready.empty() && running.empty() && unwritten == 0 && scouting == 0;
   }
   /// Queues an outcome for the completer (call with `mutex` held).
   void push_outcome(Outcome outcome);
   /// Gives the riders to the completer (call with `mutex` held).
   void unload_riders();
+  /// Claimed jobs to the executors, and the `reserved` slots they were claimed for back (takes `mutex`).
+  void hand_out(std::vector<Job> jobs, int reserved = 0);
   /// Jobs worth claiming ahead of free slots now (call with `mutex` held).
   [[nodiscard]] auto prefetch_target() const -> int;
   /// Jobs to claim now, 0 while the buffer of claimed jobs is still half full (call with `mutex` held).

@@ -50,9 +50,4 @@ auto worker(const std::string& db, const pq::PQ& pq, const std::string& queues, 
                                        std::vector<std::string>{"PQ_CHAOS_DB=" + db}, output);
 }
 
-auto tagged(const std::string& url, const std::string& application) -> std::string {
-  if (!url.starts_with("postgres")) return url + " application_name=" + application;
-  return url + (url.find('?') == std::string::npos ? "?" : "&") + "application_name=" + application;
-}
-
 }  // namespace chaos

@@ -44,7 +44,4 @@ auto backends(pq::PQ& pq, const std::string& application, const std::string& con
 auto worker(const std::string& db, const pq::PQ& pq, const std::string& queues, std::vector<std::string> extra,
             const std::string& output) -> std::unique_ptr<test::Child>;
 
-/// `url` with an application_name, so that tests find the backends of one process in pg_stat_activity.
-auto tagged(const std::string& url, const std::string& application) -> std::string;
-
 }  // namespace chaos

@@ -37,7 +37,7 @@ TEST_SUITE("fencing") {
         {"rerun", q.put(chaos::args("again", 1500), {.kind = "late"})},
     };
     const auto url = test::server().url();
-    auto stale = chaos::worker(chaos::tagged(url, "stale"), pq, "fence", {"--lease", "1", "--grace", "1"},
+    auto stale = chaos::worker(test::tagged(url, "stale"), pq, "fence", {"--lease", "1", "--grace", "1"},
                                test::scratch("stale.log"));
     REQUIRE(chaos::eventually(
         [&] {

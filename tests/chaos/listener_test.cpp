@@ -31,7 +31,7 @@ TEST_SUITE("listener") {
     auto pq = test::fresh();
     // A role of its own lets the test keep the worker from reconnecting while jobs arrive.
     chaos::rows(pq, "create role listener_worker login superuser");
-    pq::PQ own{chaos::tagged(test::server().url(), "lw") + " user=listener_worker",
+    pq::PQ own{test::tagged(test::server().url(), "lw") + " user=listener_worker",
                {.schema = pq.options().schema, .poll_interval = kNoPolling}};
     std::atomic<int> done{0};
     own["listen"].task("count", [&] { ++done; });
@@ -69,7 +69,7 @@ TEST_SUITE("listener") {
 
   TEST_CASE("a blocking get whose listening connection is terminated keeps waiting and gets the job") {
     auto pq = test::fresh();
-    pq::PQ consumer{chaos::tagged(test::server().url(), "lg"),
+    pq::PQ consumer{test::tagged(test::server().url(), "lg"),
                     {.schema = pq.options().schema, .poll_interval = kNoPolling}};
     for (bool transactional : {false, true}) {
       CAPTURE(transactional);

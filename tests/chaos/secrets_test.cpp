@@ -86,7 +86,7 @@ TEST_SUITE("secrets") {
     // terminated, the server restarted and stopped for a while.
     pq::PQ pq{good, {.schema = "app"}};
     pq.create();
-    auto worker = chaos::worker(chaos::tagged(good, "secret-worker"), pq, "soak", {"--lease", "2"},
+    auto worker = chaos::worker(test::tagged(good, "secret-worker"), pq, "soak", {"--lease", "2"},
                                 test::scratch("worker.log"));
     test::Child scheduler(test::pq_command("PQ_SCHEDULER_BIN", good, "app", {"--interval", "0.2", "--leader-ttl", "1"}), {},
                           test::scratch("scheduler.log"));

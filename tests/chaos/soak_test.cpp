@@ -73,13 +73,13 @@ TEST_SUITE("soak") {
     chaos::rows(pq, "create table " + effects + " (job bigint, attempt int, pid int)");
     put_jobs(pq, runs, effects);
 
-    test::Child scheduler(test::pq_command("PQ_SCHEDULER_BIN", chaos::tagged(test::server().url(), "soak-scheduler"),
+    test::Child scheduler(test::pq_command("PQ_SCHEDULER_BIN", test::tagged(test::server().url(), "soak-scheduler"),
                                            pq.options().schema, {"--interval", "0.2", "--leader-ttl", "2"}),
                           {}, test::scratch("scheduler.log"));
     int generation = 0;
     auto start = [&](Slot& slot) {
       slot.application = "soak-" + std::to_string(generation++);
-      slot.child = chaos::worker(chaos::tagged(test::server().url(), slot.application), pq, "soak",
+      slot.child = chaos::worker(test::tagged(test::server().url(), slot.application), pq, "soak",
                                  {"--lease", "4", "--concurrency", "8", "--grace", "10"},
                                  test::scratch(slot.application + ".log"));
     };
