@@ -1,6 +1,7 @@
 // Claims that start after a place in dequeue order (sql/queue/claim.sql): what a worker does so that it does
 // not read the dead index entries of the jobs it claimed before while the xmin horizon is held back.
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include "pg/session.hpp"
@@ -196,12 +197,15 @@ TEST_SUITE("claim key") {
     places.claimed("q", Origin::scout, found(0.001, {job_at(0, 9)}, 2), t0);
     CHECK_FALSE(places.start("q", t0).scout);
     CHECK(places.start("q", t0).after->id == 1000);
-    // A scout's claim that passed the place moves it on.
+    // A full claim that ended at the place it was sent up to left nothing behind; nor does the fetcher's
+    // going on meanwhile leave anything between.
     places.put_back();
     REQUIRE(places.start("q", t0).scout);
-    places.claimed("q", Origin::scout, found(0.060, {job_at(0, 1200)}, 1), t0);
-    CHECK(places.start("q", t0).after->id == 1200);
+    places.claimed("q", Origin::place, found(0.001, {job_at(0, 1500)}, 1), t0);
+    places.claimed("q", Origin::scout, found(0.060, {job_at(0, 990), job_at(0, 1000)}, 2), t0);
     CHECK_FALSE(places.head_wanted());
+    CHECK_FALSE(places.start("q", t0).scout);
+    CHECK(places.start("q", t0).after->id == 1500);
   }
 
   TEST_CASE("a notification while the scout is out sends the next claim to the head once it is back") {
@@ -232,7 +236,9 @@ TEST_SUITE("claim key") {
     CHECK_FALSE(places.start("q", t0).scout);
     places.heed({"q", true, 0});  // a priority of their own, a promotion: the head
     CHECK(places.start("q", t0).scout);
-    places.claimed("q", Origin::scout, found(0.060, {job_at(5, 300)}, 1), t0);
+    places.claimed("q", Origin::scout, found(0.060, {job_at(0, 30)}, 2), t0);
+    CHECK(places.start("q", t0).after->id == 49);  // the scout's claims end at the place: it stays
+    places.claimed("q", Origin::place, found(0.001, {job_at(5, 300)}, 1), t0);
     CHECK(places.start("q", t0).after->id == 300);
     places.heed({"q", false, 400});  // priority 0 sorts before a place of priority 5
     CHECK(places.start("q", t0).scout);
@@ -249,6 +255,8 @@ TEST_SUITE("claim key") {
     const auto first = base["scouted"].put("{}");
     const auto second = base["scouted"].put("{}");
     const auto third = base["scouted"].put("{}");
+    const auto fourth = base["scouted"].put("{}");  // after the fetcher's place: never the scout's
+    const pq::store::ClaimKey place{0, pq::TimePoint::max(), third};
     test::LogCapture log;
     auto shared = std::make_shared<pq::worker::Shared>(
         pq, pq::WorkerOptions{.queues = {"scouted"}, .handle_signals = false, .log = log.sink()});
@@ -264,7 +272,7 @@ TEST_SUITE("claim key") {
       return shared->in_hand();
     };
 
-    scout.ask({"scouted", 2, std::nullopt, {}});
+    scout.ask({"scouted", 2, std::nullopt, place, {}});
     CHECK(in_hand() == 2);  // reserved, then handed out: the worker never claims past its slots meanwhile
     REQUIRE(test::wait_until(reported));
     REQUIRE(reports.size() == 1);
@@ -284,10 +292,11 @@ TEST_SUITE("claim key") {
     CHECK(test::scalar(base, "select count(pg_terminate_backend(pid, 10000)) from pg_stat_activity "
                              "where application_name = 'scout-claims'") == "1");
     reports.clear();
-    scout.ask({"scouted", 5, pq::store::ClaimKey{0, pq::TimePoint::max(), second}, {}});
+    scout.ask({"scouted", 5, pq::store::ClaimKey{0, pq::TimePoint::max(), second}, place, {}});
     REQUIRE(test::wait_until(reported, 30s));
     CHECK(reports[0].claim.got == 1);
     CHECK(reports[0].claim.last->id == third);
+    CHECK(test::state_of(base, fourth) == pq::JobState::available);
     CHECK(log.contains("claims from the head of queue scouted"));
     CHECK(in_hand() == 3);
   }
@@ -303,8 +312,9 @@ TEST_SUITE("claim key") {
     auto scout = std::make_unique<pq::worker::Scout>(shared);
     auto locker = base.begin();
     locker.exec("lock table " + test::jobs_table(base) + " in exclusive mode");
-    scout->ask({"stops", 2, std::nullopt, {}});
-    scout->ask({"stops", 3, std::nullopt, {}});
+    const pq::store::ClaimKey end{pq::kMaxPriority, pq::TimePoint::max(), std::numeric_limits<std::int64_t>::max()};
+    scout->ask({"stops", 2, std::nullopt, end, {}});
+    scout->ask({"stops", 3, std::nullopt, end, {}});
     REQUIRE(test::wait_until([&] {
       return test::scalar(base, "select count(*) from pg_stat_activity where application_name = 'scout-stops' "
                                 "and wait_event_type = 'Lock'") == "1";

@@ -94,11 +94,13 @@ void add_key(pg::Params& params, const ClaimKey* after) {
 
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
            std::string_view worker, const std::vector<std::string>* kinds, const std::vector<std::int64_t>* skip,
-           const ClaimKey* after) -> std::vector<Job> {
+           const ClaimKey* after, const ClaimKey* until) -> std::vector<Job> {
   auto params = claim_params(queue, limit, lease, worker, kinds, skip);
   add_key(params, after);
-  if (auto jobs = decode_jobs(session.run(sql::queue_claim, params)); !jobs.empty()) return jobs;
-  return decode_jobs(session.run(sql::queue_claim, params));
+  if (until != nullptr) add_key(params, until);
+  const auto& statement = until != nullptr ? sql::queue_claim_between : sql::queue_claim;
+  if (auto jobs = decode_jobs(session.run(statement, params)); !jobs.empty()) return jobs;
+  return decode_jobs(session.run(statement, params));
 }
 
 auto claim_completing(pg::Session& session, const Held& done, bool keep_completed, std::string_view queue,

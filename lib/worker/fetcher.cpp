@@ -150,7 +150,7 @@ class Fetcher {
         const int scouted = (wanted + 1) / 2;
         std::optional<store::ClaimKey> scout_after;
         if (start.scout_after) scout_after = *start.scout_after;
-        scout_.ask({queue, scouted, scout_after, busy});
+        scout_.ask({queue, scouted, scout_after, *start.after, busy});
         wanted -= scouted;
         if (wanted == 0) continue;
       }

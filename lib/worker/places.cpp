@@ -22,6 +22,7 @@ auto Places::start(const std::string& queue, Clock::time_point now) -> Start {
   if (!place.spaced) return {};
   place.scouting = true;
   place.scout_measures = !place.scout_after;
+  place.scout_until = *place.after;
   return {&*place.after, true, place.scout_after ? &*place.scout_after : nullptr};
 }
 
@@ -62,14 +63,13 @@ auto Places::claimed(const std::string& queue, Origin origin, const Claim& claim
   if (claim.last) {
     const bool before = place.after && *claim.last < *place.after;
     if (origin == Origin::scout) {
-      // It stopped before the place with every job it wanted: more may wait between, and the next claim of
-      // the scout goes on from where this one stopped, at once. The fetcher's place stays where it is, so it
-      // never reads what lies between.
-      if (full && before) {
+      // It stopped, with every job it wanted, before the place it was to end at: more may wait between, and
+      // the next claim of the scout goes on from where this one stopped, at once. The fetcher's place stays
+      // where it is, so it never reads what lies between.
+      if (full && *claim.last < place.scout_until) {
         place.scout_after = claim.last;
         place.head_due = {};
       }
-      if (!before) place.after = claim.last;
     } else if (!before || (origin == Origin::head && full)) {
       // A full claim from the head may have stopped before the old place, with more jobs waiting between.
       place.after = claim.last;

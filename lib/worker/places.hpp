@@ -49,7 +49,8 @@ class Places {
   struct Start {
     const store::ClaimKey* after = nullptr;  ///< the fetcher's claim starts after it; nullptr: at the head
     /// A claim from the head is due, and the fetcher sends it to the scout: after `scout_after` (nullptr: at
-    /// the head). Once sent, no other is until claimed() hears of it.
+    /// the head) and up to `after`, where the fetcher's own claims go on. Once sent, no other is until
+    /// claimed() hears of it.
     bool scout = false;
     const store::ClaimKey* scout_after = nullptr;
   };
@@ -80,6 +81,7 @@ class Places {
     bool short_claim = false;  // a claim from `after` found fewer jobs than wanted since the last from the head
     bool scouting = false;     // a claim from the head is with the scout
     bool scout_measures = false;  // ... and it started at the head, so its time says what the head costs
+    store::ClaimKey scout_until;  // ... and it ends at this place, `after` when it was sent
     bool again = false;           // the head is wanted again once the scout's claim is back
     /// The scout's last claim stopped before `after` with every job it wanted: the next goes on from here.
     std::optional<store::ClaimKey> scout_after;

@@ -71,7 +71,7 @@ auto Scout::claim(const Request& request) -> std::vector<Job> {
   const auto lease = std::chrono::duration_cast<std::chrono::microseconds>(shared_->options.lease);
   const auto& kinds = shared_->kinds.find(request.queue)->second;
   return store::claim(*session_, request.queue, request.wanted, lease, shared_->options.id, &kinds, &request.busy,
-                      request.after ? &*request.after : nullptr);
+                      request.after ? &*request.after : nullptr, &request.until);
 }
 
 }  // namespace pq::worker

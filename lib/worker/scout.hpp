@@ -2,7 +2,8 @@
 // clearly more than claims from the fetcher's place (lib/worker/places.hpp): a held xmin horizon leaves dead
 // index entries at the head that such a claim reads (182 ms each after five minutes of W6), and a fetcher that
 // made it itself would claim nothing meanwhile, so every job put during it would wait. The fetcher goes on
-// from its place instead, and hears what the scout found at its next round.
+// from its place instead, and hears what the scout found at its next round. The scout's claims end at the
+// fetcher's place (queue/claim_between.sql): the newest jobs, after it, never wait for such a claim.
 //
 // The slots a request wants are reserved (Shared::scouting) from the request until its jobs are handed out, so
 // the worker never holds more than it claims for. The thread starts, and its session opens, with the first
@@ -34,6 +35,7 @@ class Scout {
     std::string queue;
     int wanted = 0;
     std::optional<store::ClaimKey> after;  // none: at the head
+    store::ClaimKey until;                 // the fetcher's place: what comes after it is the fetcher's to claim
     std::vector<std::int64_t> busy;        // jobs not to claim (Fetcher: timed out, still running here)
   };
   struct Report {

@@ -93,6 +93,26 @@ TEST_SUITE("claim plan") {
       }
     }
 
+    // A worker's claims from the head end at its place: both ends are index conditions, so the scan stops.
+    session.exec("PREPARE claim_between AS " + statements->text(pq::sql::queue_claim_between), {},
+                 pq::pg::Format::text);
+    for (const std::string mode : {"force_custom_plan", "force_generic_plan"}) {
+      CAPTURE(mode);
+      const auto [text, types, indexes] =
+          plan_of(session, mode, "EXECUTE claim_between('q1', 10, 30000000, 'plan', '{\"\"}', NULL, "
+                                 "-32768, NULL, '-infinity', 0, 0, NULL, 'infinity', 500000)");
+      CAPTURE(text);
+      CHECK(std::count(types.begin(), types.end(), "Seq Scan") == 0);
+      CHECK(std::count(types.begin(), types.end(), "Sort") == 0);
+      CHECK(std::count(indexes.begin(), indexes.end(), "jobs_claim_idx") == 1);
+      const auto from = text.find("\"Index Cond\": \"");
+      REQUIRE(from != std::string::npos);
+      const auto condition = text.substr(from, text.find("\",", from) - from);
+      CAPTURE(condition);
+      CHECK(condition.find(") > ROW(") != std::string::npos);
+      CHECK(condition.find(") <= ROW(") != std::string::npos);
+    }
+
     // LIMIT n takes exactly n when there are more, alone and with eight claimers racing.
     for (int n : {1, 10, 1000}) {
       CAPTURE(n);
