@@ -370,6 +370,34 @@ TEST_SUITE("claim key") {
     CHECK(ran == 5);
   }
 
+  TEST_CASE("with the horizon held, a take rolled back says so, and a worker claims the job at once") {
+    auto pq = test::fresh({.poll_interval = 600s});
+    Holder holder(pq, "held");
+    bury_head(pq, "undone", 200000);
+    std::atomic<int> ran{0};
+    auto task = pq["undone"].task("job", [&] { ++ran; });
+    test::LogCapture log;
+    pq::Worker worker(pq, {.queues = {"undone"}, .concurrency = 1, .handle_signals = false, .log = log.sink()});
+    std::thread running([&] { worker.run(); });
+    for (int i = 0; i < 4; ++i) {  // as above: until claims from the head are spaced out
+      const auto ahead = task.push();
+      REQUIRE(test::wait_until([&] { return test::state_of(pq, ahead) == pq::JobState::completed; }, 60s));
+    }
+    // Put without a notification, so that the worker does not claim it before the take below.
+    const auto taken = std::stoll(test::scalar(pq, "insert into " + test::jobs_table(pq) + " (queue, kind, data) "
+                                                   "values ('undone', 'job', '{\"args\": []}') returning id"));
+    std::optional<pq::Transaction> taking{pq.begin()};
+    REQUIRE(pq["undone"].get(*taking, 0s)->id == taken);
+    const auto behind = task.push();  // claimed past the taken one: the worker's place is after it
+    REQUIRE(test::wait_until([&] { return test::state_of(pq, behind) == pq::JobState::completed; }, 60s));
+    taking.reset();
+    // The next claim from the head that is due anyway is a thousand times its extra cost away.
+    CHECK(test::wait_until([&] { return test::state_of(pq, taken) == pq::JobState::completed; }, 15s));
+    worker.stop();
+    running.join();
+    CHECK(ran == 6);
+  }
+
   TEST_CASE("with the horizon held, a job back from a rolled-back take is found by a later claim from the head") {
     auto pq = test::fresh();
     auto queue = pq["back"];

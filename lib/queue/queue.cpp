@@ -137,8 +137,10 @@ auto Queue::get(Wait wait) -> std::optional<Job> {
 auto Queue::get(Transaction& tx, Wait wait) -> std::optional<Job> {
   // A session inside a transaction receives no notifications until it ends, so another one listens.
   const auto& options = shared_->pool.options();
-  return detail::wait_for_job({name_, wait, options}, *shared_, &session_of(tx, shared_),
-                              [&](pg::Session& on) { return store::take(on, name_, options.keep_completed); });
+  auto job = detail::wait_for_job({name_, wait, options}, *shared_, &session_of(tx, shared_),
+                                  [&](pg::Session& on) { return store::take(on, name_, options.keep_completed); });
+  if (job) detail::TransactionAccess::notify_on_rollback(tx, {name_, true, 0});
+  return job;
 }
 
 auto Queue::lease(std::chrono::microseconds lease, Wait wait) -> std::optional<LeasedJob> {

@@ -15,7 +15,15 @@ struct Transaction::Impl {
   std::shared_ptr<detail::Shared> shared;  // declared first: the lease goes back before the pool can go
   detail::Pool::Lease lease;
   bool active = true;
-  std::vector<pg::Notified> notify;  // owed after the commit, one per queue
+  std::vector<pg::Notified> notify;       // owed after the commit, one per queue
+  std::vector<pg::Notified> on_rollback;  // owed after a rollback
+  void rolled_back() noexcept {
+    try {
+      if (!on_rollback.empty()) shared->notifier.notify(on_rollback);
+    } catch (...) {
+      // Not sent: a listener finds the jobs at its poll, or a worker at its next claim from the head.
+    }
+  }
 };
 
 // --- Result ---------------------------------------------------------------------------------------------
@@ -93,9 +101,15 @@ void Transaction::commit() {
   impl_->active = false;
   if (session.aborted()) {
     session.end("ROLLBACK", "rollback");
+    impl_->rolled_back();
     throw Error("commit: the transaction was aborted by an earlier error and has been rolled back", "25P02");
   }
-  session.end("COMMIT", "commit");
+  try {
+    session.end("COMMIT", "commit");
+  } catch (const Error&) {
+    impl_->rolled_back();  // most likely it did not commit; a needless notification costs one claim
+    throw;
+  }
   if (!impl_->notify.empty()) impl_->shared->notifier.notify(impl_->notify);
 }
 
@@ -107,6 +121,7 @@ void Transaction::rollback() {
   } catch (const Error&) {
     // The session is broken or still inside a transaction: the pool drops it instead of reusing it.
   }
+  impl_->rolled_back();
 }
 
 namespace detail {
@@ -129,6 +144,10 @@ auto TransactionAccess::shared(Transaction& tx) -> Shared& {
 
 void TransactionAccess::notify_on_commit(Transaction& tx, const pg::Notified& notified) {
   pg::add_notified(tx.impl_->notify, notified);
+}
+
+void TransactionAccess::notify_on_rollback(Transaction& tx, const pg::Notified& notified) {
+  pg::add_notified(tx.impl_->on_rollback, notified);
 }
 
 auto TransactionAccess::wrap(pg::Result result) -> Result {

@@ -19,6 +19,9 @@ struct TransactionAccess {
   static auto wrap(pg::Result result) -> Result;
   /// Owes the queue's listeners a NOTIFY once the transaction commits; a rollback owes nothing.
   static void notify_on_commit(Transaction& tx, const pg::Notified& notified);
+  /// Owes them one if the transaction rolls back instead: it took jobs, which are available again then, at
+  /// their old places, before where workers' claims go on (lib/worker/places.hpp).
+  static void notify_on_rollback(Transaction& tx, const pg::Notified& notified);
 };
 
 }  // namespace pq::detail

@@ -7,8 +7,9 @@
 // expected_at carry their lowest id, and the place goes back before it (a put committed after jobs with higher
 // ids were claimed: concurrent producers, a put in a long transaction); any other jobs (a priority or
 // expected_at of their own, promoted, requeued, released) make the next claim start at the head. So do the
-// promotions and rescues the fetcher makes itself. What nothing announces (a claim or take rolled back, a row
-// that was locked when a claim passed it) is found by the next claim from the head.
+// promotions and rescues the fetcher makes itself, a reconnect (for what it could not hear), and a
+// pq::Transaction that took jobs and rolled back. What nothing announces (a taker whose session died, another
+// worker's claim rolled back) is found by the next claim from the head.
 //
 // Claims from the head and from the place alternate while they cost the same, as they do while vacuum keeps
 // up. Once claims from the head cost clearly more (their running average beyond that of claims from the
