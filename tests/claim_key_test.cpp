@@ -55,6 +55,16 @@ void bury_head(pq::PQ& pq, const std::string& queue, int count) {
   test::exec(pq, "update " + jobs + " set " + test::kCompleted + " where queue = " + test::literal(queue));
 }
 
+// Jobs run one at a time, so that a worker claims from the head and from its place in turn until it has
+// measured both and spaces the claims from the head out.
+template <class Task>
+void one_at_a_time(pq::PQ& pq, Task& task) {
+  for (int i = 0; i < 4; ++i) {
+    const auto ahead = task.push();
+    REQUIRE(test::wait_until([&] { return test::state_of(pq, ahead) == pq::JobState::completed; }, 60s));
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("claim key") {
@@ -355,12 +365,7 @@ TEST_SUITE("claim key") {
     test::LogCapture log;
     pq::Worker worker(pq, {.queues = {"held"}, .concurrency = 1, .handle_signals = false, .log = log.sink()});
     std::thread running([&] { worker.run(); });
-    // One at a time, so that the worker claims from the head and from its place in turn until it has
-    // measured both and spaces the claims from the head out.
-    for (int i = 0; i < 4; ++i) {
-      const auto ahead = task.push();
-      REQUIRE(test::wait_until([&] { return test::state_of(pq, ahead) == pq::JobState::completed; }, 60s));
-    }
+    one_at_a_time(pq, task);
     // Sorts before the jobs just run, where claims from the worker's place never look; the next claim from
     // the head that is due anyway is a thousand times its extra cost away (tens of seconds here).
     const auto urgent = task.push(pq::PushOptions{.priority = -1});
@@ -379,10 +384,7 @@ TEST_SUITE("claim key") {
     test::LogCapture log;
     pq::Worker worker(pq, {.queues = {"undone"}, .concurrency = 1, .handle_signals = false, .log = log.sink()});
     std::thread running([&] { worker.run(); });
-    for (int i = 0; i < 4; ++i) {  // as above: until claims from the head are spaced out
-      const auto ahead = task.push();
-      REQUIRE(test::wait_until([&] { return test::state_of(pq, ahead) == pq::JobState::completed; }, 60s));
-    }
+    one_at_a_time(pq, task);
     // Put without a notification, so that the worker does not claim it before the take below.
     const auto taken = std::stoll(test::scalar(pq, "insert into " + test::jobs_table(pq) + " (queue, kind, data) "
                                                    "values ('undone', 'job', '{\"args\": []}') returning id"));

@@ -97,10 +97,10 @@ auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono:
            const ClaimKey* after, const ClaimKey* until) -> std::vector<Job> {
   auto params = claim_params(queue, limit, lease, worker, kinds, skip);
   add_key(params, after);
-  if (until != nullptr) add_key(params, until);
-  const auto& statement = until != nullptr ? sql::queue_claim_between : sql::queue_claim;
-  if (auto jobs = decode_jobs(session.run(statement, params)); !jobs.empty()) return jobs;
-  return decode_jobs(session.run(statement, params));
+  static constexpr ClaimKey kEnd{kMaxPriority, TimePoint::max(), std::numeric_limits<std::int64_t>::max()};
+  add_key(params, until != nullptr ? until : &kEnd);
+  if (auto jobs = decode_jobs(session.run(sql::queue_claim, params)); !jobs.empty()) return jobs;
+  return decode_jobs(session.run(sql::queue_claim, params));
 }
 
 auto claim_completing(pg::Session& session, const Held& done, bool keep_completed, std::string_view queue,

@@ -52,7 +52,7 @@ struct ClaimKey {
 };
 /// `kinds`: claim only jobs of these kinds; nullptr claims any kind. `skip`: jobs not to claim. `after`:
 /// claim only jobs that come after this place in dequeue order; nullptr starts at the head. `until`: and
-/// none past this place (queue/claim_between.sql); nullptr: no end.
+/// none past this place; nullptr: no end.
 auto claim(pg::Session& session, std::string_view queue, int limit, std::chrono::microseconds lease,
            std::string_view worker, const std::vector<std::string>* kinds = nullptr,
            const std::vector<std::int64_t>* skip = nullptr, const ClaimKey* after = nullptr,

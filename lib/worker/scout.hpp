@@ -3,7 +3,7 @@
 // index entries at the head that such a claim reads (182 ms each after five minutes of W6), and a fetcher that
 // made it itself would claim nothing meanwhile, so every job put during it would wait. The fetcher goes on
 // from its place instead, and hears what the scout found at its next round. The scout's claims end at the
-// fetcher's place (queue/claim_between.sql): the newest jobs, after it, never wait for such a claim.
+// fetcher's place (queue/claim.sql's end): the newest jobs, after it, never wait for such a claim.
 //
 // The slots a request wants are reserved (Shared::scouting) from the request until its jobs are handed out, so
 // the worker never holds more than it claims for. The thread starts, and its session opens, with the first

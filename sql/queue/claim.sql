@@ -5,8 +5,10 @@
 -- skipped: the worker's own timed-out runs of them still go on. The claim starts after the place in dequeue
 -- order of priority $7, expected_at $8 (epoch microseconds) or, when it is not a finite time, $9 ('infinity'
 -- for none, '-infinity'), and id $10; the lowest place is the head. A worker claims after the last job it
--- claimed, which skips the index entries of the jobs claimed before (see migrations/006_claim_key.sql). The
--- row comparison is an index condition the scan starts from.
+-- claimed, which skips the index entries of the jobs claimed before (see migrations/006_claim_key.sql). It
+-- ends at the place $11-$14, inclusive (the highest place: no end): a worker's claims from the head stop where
+-- its other claims go on, so that one that reads a long run of dead entries first never holds the newest jobs
+-- meanwhile. Both row comparisons are index conditions: the scan starts at one place and stops at the other.
 -- The update finds the locked rows by their ctids, a direct heap fetch each, instead of a join through the
 -- primary key. ARRAY(subquery) is an init plan, run once: an IN (subquery) may be re-run by the planner and
 -- lock more than LIMIT rows (PostgreSQL bug #15715). A row that another transaction updated and committed
@@ -22,6 +24,9 @@ WHERE job.ctid = ANY (ARRAY(
       AND (priority, coalesce(expected_at, 'infinity'), id)
           > ($7::smallint, coalesce(timestamptz 'epoch' + $8::bigint * interval '1 microsecond', $9::timestamptz),
              $10::bigint)
+      AND (priority, coalesce(expected_at, 'infinity'), id)
+          <= ($11::smallint, coalesce(timestamptz 'epoch' + $12::bigint * interval '1 microsecond', $13::timestamptz),
+              $14::bigint)
     ORDER BY priority, coalesce(expected_at, 'infinity'), id
     LIMIT $2::integer
     FOR UPDATE SKIP LOCKED))
