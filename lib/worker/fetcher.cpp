@@ -148,9 +148,7 @@ class Fetcher {
         // Half the slots, so that the fetcher's own claim goes on meanwhile; with one slot, the scout's claim
         // is the only one.
         const int scouted = (wanted + 1) / 2;
-        std::optional<store::ClaimKey> scout_after;
-        if (start.scout_after) scout_after = *start.scout_after;
-        scout_.ask({queue, scouted, scout_after, *start.after, busy});
+        scout_.ask({queue, scouted, start.scout_after, *start.after, busy});
         wanted -= scouted;
         if (wanted == 0) continue;
       }

@@ -23,7 +23,7 @@ auto Places::start(const std::string& queue, Clock::time_point now) -> Start {
   place.scouting = true;
   place.scout_measures = !place.scout_after;
   place.scout_until = *place.after;
-  return {&*place.after, true, place.scout_after ? &*place.scout_after : nullptr};
+  return {&*place.after, true, place.scout_after};
 }
 
 // A claim from the head (or the scout's going on from where its last one stopped, which says nothing of what

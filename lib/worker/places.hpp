@@ -49,11 +49,11 @@ class Places {
   /// Where the next claims of a queue start.
   struct Start {
     const store::ClaimKey* after = nullptr;  ///< the fetcher's claim starts after it; nullptr: at the head
-    /// A claim from the head is due, and the fetcher sends it to the scout: after `scout_after` (nullptr: at
+    /// A claim from the head is due, and the fetcher sends it to the scout: after `scout_after` (none: at
     /// the head) and up to `after`, where the fetcher's own claims go on. Once sent, no other is until
     /// claimed() hears of it.
     bool scout = false;
-    const store::ClaimKey* scout_after = nullptr;
+    std::optional<store::ClaimKey> scout_after{};
   };
 
   auto start(const std::string& queue, Clock::time_point now) -> Start;
@@ -85,7 +85,7 @@ class Places {
     store::ClaimKey scout_until;  // ... and it ends at this place, `after` when it was sent
     bool again = false;           // the head is wanted again once the scout's claim is back
     /// The scout's last claim stopped before `after` with every job it wanted: the next goes on from here.
-    std::optional<store::ClaimKey> scout_after;
+    std::optional<store::ClaimKey> scout_after{};
     /// The next claim starts at the head.
     void to_head() {
       head_due = {};
