@@ -195,6 +195,43 @@ TEST_SUITE("places") {
     CHECK(in_hand() == 3);
   }
 
+  // The fetcher takes a claim from the head as done when its report comes: a report that came after the jobs
+  // were handed out (and run, and retried) would let a burst end in between, with the retry before the place.
+  TEST_CASE("the scout reports a claim before it hands the jobs out") {
+    auto base = test::fresh();
+    pq::PQ pq{test::tagged(test::server().url(), "scout-reports"), base.options()};
+    base["reports"].put("{}");
+    auto shared = std::make_shared<pq::worker::Shared>(
+        pq, pq::WorkerOptions{.queues = {"reports"}, .handle_signals = false});
+    shared->kinds["reports"] = {""};
+    pq::worker::Scout scout(shared);
+    auto locker = base.begin();
+    locker.exec("lock table " + test::jobs_table(base) + " in exclusive mode");
+    const pq::store::ClaimKey end{pq::kMaxPriority, pq::TimePoint::max(), std::numeric_limits<std::int64_t>::max()};
+    scout.ask({"reports", 1, std::nullopt, end, {}});
+    REQUIRE(test::wait_until([&] {
+      return test::scalar(base, "select count(*) from pg_stat_activity where application_name = 'scout-reports' "
+                                "and wait_event_type = 'Lock'") == "1";
+    }));
+    std::vector<pq::worker::Scout::Report> reports;
+    {
+      // Held until the report is in: handing the jobs out waits for it.
+      std::unique_lock lock(shared->mutex);
+      locker.rollback();
+      CHECK(test::wait_until([&] {
+        reports = scout.reports();
+        return !reports.empty();
+      }, 5s));
+      CHECK(shared->ready.empty());
+    }
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].claim.got == 1);
+    REQUIRE(test::wait_until([&] {
+      std::lock_guard lock(shared->mutex);
+      return shared->scouting == 0 && shared->ready.size() == 1;
+    }));
+  }
+
   TEST_CASE("a scout that stops with a claim in flight hands its jobs out, and gives back the slots of the rest") {
     auto base = test::fresh();
     pq::PQ pq{test::tagged(test::server().url(), "scout-stops"), base.options()};

@@ -45,13 +45,15 @@ void Scout::run(const std::stop_token& stop) {
       const auto sent = SteadyClock::now();
       auto jobs = claim(request);
       const double took = std::chrono::duration<double>(SteadyClock::now() - sent).count();
-      auto report = Report{request.queue, Places::Claim::of(took, jobs, request.wanted)};
-      shared_->hand_out(std::move(jobs), request.wanted);
       backoff.reset();
+      // Reported first: once out, a job may run, fail and be promoted again before the report came, while the
+      // fetcher still took the claim from the head for the scout's and claimed from its place only, past the
+      // job; a burst would end with it available.
       lock.lock();
       requests_.pop_front();
-      reports_.push_back(std::move(report));
+      reports_.push_back(Report{request.queue, Places::Claim::of(took, jobs, request.wanted)});
       lock.unlock();
+      shared_->hand_out(std::move(jobs), request.wanted);
       shared_->wake_fetcher.notify();
     } catch (const Error& error) {
       // The request stays, its slots reserved, and goes out again once the session is back.

@@ -50,7 +50,8 @@ class Scout {
 
   /// Reserves `request.wanted` slots and sends the claim.
   void ask(Request request);
-  /// The claims made since the last call; their jobs are in Shared::ready already.
+  /// The claims made since the last call. Their jobs are handed out right after (Shared::ready), their slots
+  /// reserved until then.
   auto reports() -> std::vector<Report>;
 
  private:
