@@ -1,6 +1,7 @@
 // W6: a steady load drained by a pq::Worker while another session holds the xmin horizon back, so that no
 // vacuum can remove the dead tuples and dead index entries that every claim leaves behind, against the same
 // load with nothing holding it. Runs only when asked for (--only W6): five minutes a run at full size.
+#include <algorithm>
 #include <thread>
 
 #include "workloads.hpp"
@@ -65,6 +66,7 @@ auto Bench::horizon_run(HorizonHolder kind) -> std::vector<HorizonSlice> {
   {
     const std::lock_guard lock(horizon_mutex_);
     horizon_waits_.clear();
+    horizon_commits_.clear();
     horizon_done_ = 0;
     horizon_handled_ = 0;
   }
@@ -89,6 +91,23 @@ auto Bench::horizon_run(HorizonHolder kind) -> std::vector<HorizonSlice> {
       std::this_thread::sleep_until(tick);
     }
   });
+  // The commit probe: what a commit costs anyone meanwhile, on a table pq does not touch. Where its p99 rises
+  // with pq's, the storage's flushes were slow for every writer, holder or not.
+  std::thread probing([&] {
+    Connection probe(conninfo_);
+    auto tick = SteadyClock::now();
+    while (!stop) {
+      const auto sent = SteadyClock::now();
+      probe.exec(floor_insert("probe"));
+      const double took = std::chrono::duration<double, std::milli>(SteadyClock::now() - sent).count();
+      {
+        const std::lock_guard lock(horizon_mutex_);
+        horizon_commits_.push_back(took);
+      }
+      tick += 20ms;
+      std::this_thread::sleep_until(tick);
+    }
+  });
   std::vector<HorizonSlice> slices;
   // What else slows claims down now and then: vacuums of pq.jobs, which a held horizon leaves nothing to
   // remove but the whole table and index to read, and checkpoints.
@@ -107,10 +126,12 @@ auto Bench::horizon_run(HorizonHolder kind) -> std::vector<HorizonSlice> {
     for (auto end = start + slice; end <= start + total; end += slice) {
       std::this_thread::sleep_until(end);
       std::vector<double> waits;
+      std::vector<double> commits;
       std::int64_t done = 0;
       {
         const std::lock_guard lock(horizon_mutex_);
         waits.swap(horizon_waits_);
+        commits.swap(horizon_commits_);
         done = horizon_done_;
         horizon_done_ = 0;
       }
@@ -121,24 +142,30 @@ auto Bench::horizon_run(HorizonHolder kind) -> std::vector<HorizonSlice> {
                         admin_.number(fmt::format("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = "
                                                   "'{}.jobs'::regclass", kSchema)),
                         admin_.number(fmt::format("SELECT pg_relation_size('{}.jobs_claim_idx')", kSchema)),
-                        vacuums_now - vacuums_before, checkpoints_now - checkpoints_before});
+                        vacuums_now - vacuums_before, checkpoints_now - checkpoints_before,
+                        commits.empty() ? NAN : percentile(commits, 0.99),
+                        commits.empty() ? NAN : *std::max_element(commits.begin(), commits.end())});
       vacuums_before = vacuums_now;
       checkpoints_before = checkpoints_now;
-      progress_.show("W6 {}: {:.0f} s, {} jobs done, put-to-start p99 {:.1f} ms, {} dead tuples, claim index {} kB, "
-                     "{} autovacuums, {} checkpoints",
-                     holder_text(kind), seconds_since(start), done, slices.back().p99_ms, slices.back().dead_tuples,
-                     slices.back().claim_index_bytes / 1024, slices.back().autovacuums, slices.back().checkpoints);
+      const auto& last = slices.back();
+      progress_.show("W6 {}: {:.0f} s, {} jobs done, put-to-start p99 {:.1f} ms, commit probe p99 {:.1f} ms, max "
+                     "{:.1f} ms, {} dead tuples, claim index {} kB, {} autovacuums, {} checkpoints",
+                     holder_text(kind), seconds_since(start), done, last.p99_ms, last.commit_p99_ms,
+                     last.commit_max_ms, last.dead_tuples, last.claim_index_bytes / 1024, last.autovacuums,
+                     last.checkpoints);
       if (kind != HorizonHolder::none && end + slice > start + total) horizon_plans_.push_back(explain_claim(kind));
     }
   } catch (...) {
     stop = true;
     producer.join();
+    probing.join();
     worker.stop();
     working.join();
     throw;
   }
   stop = true;
   producer.join();
+  probing.join();
   worker.stop();
   working.join();
   expect_count("W6 jobs in pq's table", count(kSchema, "queue = 'horizon'"), put.load());
@@ -184,16 +211,17 @@ void Bench::held_horizon(std::vector<Row>& rows) {
     return std::pair{static_cast<double>(done), *std::max_element(p99s.begin(), p99s.end())};
   };
   const auto [free_done, free_p99] = last_minute(free);
-  std::string table = "W6 per slice (jobs done, put-to-start p99, n_dead_tup of pq.jobs, jobs_claim_idx size, "
-                      "autovacuums of pq.jobs and checkpoints):\n\n"
-                      "| holder | slice | jobs done | p99 ms | n_dead_tup | claim index kB | autovacuums | "
-                      "checkpoints |\n"
-                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  std::string table = "W6 per slice (jobs done, put-to-start p99, the commit probe's p99 and max, n_dead_tup of "
+                      "pq.jobs, jobs_claim_idx size, autovacuums of pq.jobs and checkpoints):\n\n"
+                      "| holder | slice | jobs done | p99 ms | commit p99 ms | commit max ms | n_dead_tup | "
+                      "claim index kB | autovacuums | checkpoints |\n"
+                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const auto& [kind, slices] : runs) {
     for (std::size_t i = 0; i < slices.size(); ++i) {
-      table += fmt::format("| {} | {} | {} | {:.1f} | {} | {} | {} | {} |\n", holder_text(kind), i + 1,
-                           slices[i].done, slices[i].p99_ms, slices[i].dead_tuples,
-                           slices[i].claim_index_bytes / 1024, slices[i].autovacuums, slices[i].checkpoints);
+      const auto& at = slices[i];
+      table += fmt::format("| {} | {} | {} | {:.1f} | {:.1f} | {:.1f} | {} | {} | {} | {} |\n", holder_text(kind),
+                           i + 1, at.done, at.p99_ms, at.commit_p99_ms, at.commit_max_ms, at.dead_tuples,
+                           at.claim_index_bytes / 1024, at.autovacuums, at.checkpoints);
     }
     if (kind == HorizonHolder::none) continue;
     const auto [done, p99] = last_minute(slices);

@@ -58,6 +58,8 @@ struct HorizonSlice {
   std::int64_t claim_index_bytes;
   std::int64_t autovacuums;  // of pq.jobs, begun in the slice: running at its end, or ended in it unseen
   std::int64_t checkpoints;  // of the server, ended in the slice
+  double commit_p99_ms;      // of the commit probe: a one-row INSERT of its own, committed, 50 a second
+  double commit_max_ms;
 };
 
 class Bench {
@@ -136,6 +138,7 @@ class Bench {
   std::map<std::int64_t, std::vector<SteadyClock::time_point>> started_;
   std::mutex horizon_mutex_;
   std::vector<double> horizon_waits_;
+  std::vector<double> horizon_commits_;  // the commit probe's, in ms
   std::int64_t horizon_done_ = 0;
   std::int64_t horizon_handled_ = 0;
   std::vector<std::string> horizon_plans_;
