@@ -78,9 +78,36 @@ class Transaction {
 
  private:
   friend struct detail::TransactionAccess;
+  friend class Savepoint;
   struct Impl;
   explicit Transaction(std::unique_ptr<Impl> impl) noexcept;
   std::unique_ptr<Impl> impl_;
+};
+
+/// A savepoint in a Transaction. Destroyed without release(), it rolls the transaction back to where it was
+/// made, and the transaction goes on: a put or get that failed after it (bad data, a lock timeout, a unique
+/// violation of the application's own) no longer dooms the rest. The notifications owed change with it: puts
+/// undone wake nobody, jobs a get took since are announced as available again. Savepoints nest; each must end
+/// before the one made before it, and before its transaction ends or moves. Not copyable or movable.
+class Savepoint {
+ public:
+  explicit Savepoint(Transaction& tx);
+  Savepoint(const Savepoint&) = delete;
+  auto operator=(const Savepoint&) -> Savepoint& = delete;
+  ~Savepoint();
+
+  /// Keeps what was done since. Throws pq::Error (25P02) if a statement since has failed: then rollback().
+  void release();
+  /// Undoes what was done since; the transaction is usable again.
+  void rollback();
+  /// False once released or rolled back.
+  [[nodiscard]] auto active() const noexcept -> bool { return active_; }
+
+ private:
+  Transaction& tx_;
+  std::string name_;
+  std::size_t owed_ = 0;  // the notifications owed at the commit when it was made
+  bool active_ = true;
 };
 
 }  // namespace pq

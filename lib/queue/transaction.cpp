@@ -17,6 +17,8 @@ struct Transaction::Impl {
   bool active = true;
   std::vector<pg::Notified> notify;       // owed after the commit, one per queue
   std::vector<pg::Notified> on_rollback;  // owed after a rollback
+  std::vector<std::vector<pg::Notified>> saved;  // `notify` as it was at each savepoint still open
+  int savepoints = 0;                     // made so far: each gets a name of its own
   void rolled_back() noexcept {
     try {
       if (!on_rollback.empty()) shared->notifier.notify(on_rollback);
@@ -122,6 +124,61 @@ void Transaction::rollback() {
     // The session is broken or still inside a transaction: the pool drops it instead of reusing it.
   }
   impl_->rolled_back();
+}
+
+// --- Savepoint ------------------------------------------------------------------------------------------
+
+namespace {
+
+// PostgreSQL would end the savepoints made after this one with it, and theirs would then name none.
+void check_innermost(bool active, std::size_t owed, std::size_t open) {
+  if (!active) throw UsageError("the savepoint has already been released or rolled back");
+  if (owed != open) throw UsageError("a savepoint made after this one is still open: end it first");
+}
+
+}  // namespace
+
+Savepoint::Savepoint(Transaction& tx) : tx_(tx) {
+  auto& session = detail::TransactionAccess::session(tx);
+  auto& impl = *tx.impl_;
+  name_ = "pq_savepoint_" + std::to_string(++impl.savepoints);
+  session.exec("SAVEPOINT " + name_, {}, pg::Format::text, "savepoint");
+  impl.saved.push_back(impl.notify);
+  owed_ = impl.saved.size();
+}
+
+Savepoint::~Savepoint() {
+  if (!active_) return;
+  try {
+    rollback();
+  } catch (const Error&) {
+    // Its transaction has ended, or its session broke: there is nothing left to roll back to.
+  }
+}
+
+void Savepoint::release() {
+  check_innermost(active_, owed_, tx_.impl_ ? tx_.impl_->saved.size() : owed_);
+  auto& session = detail::TransactionAccess::session(tx_);
+  if (session.aborted()) {
+    throw Error("release: a statement after the savepoint failed; roll back to it instead", "25P02");
+  }
+  session.exec("RELEASE SAVEPOINT " + name_, {}, pg::Format::text, "release savepoint");
+  active_ = false;
+  tx_.impl_->saved.resize(owed_ - 1);  // what was owed since stays owed
+}
+
+void Savepoint::rollback() {
+  check_innermost(active_, owed_, tx_.impl_ ? tx_.impl_->saved.size() : owed_);
+  active_ = false;
+  auto& session = detail::TransactionAccess::session(tx_);
+  auto& impl = *tx_.impl_;
+  session.exec("ROLLBACK TO SAVEPOINT " + name_, {}, pg::Format::text, "rollback to savepoint");
+  session.exec("RELEASE SAVEPOINT " + name_, {}, pg::Format::text, "release savepoint");
+  impl.notify = std::move(impl.saved.at(owed_ - 1));
+  impl.saved.resize(owed_ - 1);
+  // The jobs taken since are available again now, and their rows unlocked. Which of the takes came after
+  // the savepoint is not kept apart: one needless notification costs a listener one claim.
+  impl.rolled_back();
 }
 
 namespace detail {
