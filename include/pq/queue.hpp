@@ -13,6 +13,8 @@
 
 #include "pq/job.hpp"
 
+struct pg_conn;  // libpq's PGconn, kept out of pq's headers
+
 namespace pq {
 
 class PQ;
@@ -115,6 +117,19 @@ class Queue {
       -> std::vector<std::int64_t>;
   auto put_many(Transaction& tx, std::span<const std::string> jsons, const PutOptions& options = {})
       -> std::vector<std::int64_t>;
+
+  /// On a libpq connection the application owns (a PGconn*), inside whatever transaction is open there: the
+  /// jobs exist only if it commits. Unnamed statements only, so nothing of pq's stays on the connection; the
+  /// queue's listeners are woken by a NOTIFY in that transaction, delivered at its commit (docs/sql.md,
+  /// "Wake-ups"). Validated as put() is; pq::Error otherwise carries the server's SQLSTATE (25P02 in a
+  /// transaction that an earlier error aborted).
+  auto put(pg_conn* conn, std::string_view json, const PutOptions& options = {}) -> std::int64_t;
+  auto put_many(pg_conn* conn, std::span<const std::string> jsons, const PutOptions& options = {})
+      -> std::vector<std::int64_t>;
+  /// Takes the next available job on the application's connection, completed in its open transaction (as
+  /// get(tx)); never waits. If that transaction rolls back, nothing announces the job again: a worker finds
+  /// it at its next claim from the head.
+  auto get(pg_conn* conn) -> std::optional<Job>;
 
   /// Takes the next job and completes it at once (pq's get). Waits up to `wait` for one, woken by NOTIFY,
   /// promoting this queue's due scheduled jobs and never sleeping past the next one.

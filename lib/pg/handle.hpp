@@ -8,7 +8,10 @@
 namespace pq::pg {
 
 struct ConnDeleter {
-  void operator()(PGconn* conn) const noexcept { PQfinish(conn); }
+  bool owned = true;  // false: a connection the application lent pq, which it closes itself
+  void operator()(PGconn* conn) const noexcept {
+    if (owned) PQfinish(conn);
+  }
 };
 struct ResultDeleter {
   void operator()(PGresult* result) const noexcept { PQclear(result); }

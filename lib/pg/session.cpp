@@ -58,6 +58,19 @@ Session::Session(const std::string& conninfo) : secrets_(secrets_of(conninfo)) {
   PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
 }
 
+auto Session::borrow(PGconn* conn) -> Session {
+  if (conn == nullptr) throw UsageError("the connection is null");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    throw UsageError(fmt::format("the connection is not open: {}", one_line(PQerrorMessage(conn))));
+  }
+  if (PQisBusy(conn) != 0 || PQpipelineStatus(conn) != PQ_PIPELINE_OFF) {
+    throw UsageError("the connection is busy: another command or a pipeline is in progress on it");
+  }
+  Session session;
+  session.conn_ = ConnHandle(conn, ConnDeleter{false});
+  return session;
+}
+
 void Session::attach(std::shared_ptr<const Statements> statements, bool prepare) {
   statements_ = std::move(statements);
   prepare_ = prepare;

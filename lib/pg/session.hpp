@@ -36,6 +36,9 @@ class Session {
  public:
   /// Connects; throws pq::Error (connection_lost) with the password scrubbed from libpq's message.
   explicit Session(const std::string& conninfo);
+  /// A connection the application owns and lends for a few statements: pq neither closes it nor changes
+  /// its settings (notice processor included). Throws pq::UsageError unless it is open and idle for a command.
+  static auto borrow(PGconn* conn) -> Session;
 
   /// The statement texts of one schema, and whether to prepare them by name.
   void attach(std::shared_ptr<const Statements> statements, bool prepare);
@@ -77,6 +80,7 @@ class Session {
   [[nodiscard]] auto statements() const noexcept -> const Statements& { return *statements_; }
 
  private:
+  Session() = default;
   auto check(PGresult* raw, std::string_view name) -> Result;
   /// Sends BEGIN, then the command `send` sends, in one pipeline; returns the command's result.
   template <class Send>

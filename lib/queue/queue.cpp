@@ -15,6 +15,7 @@
 #include "pq/duration.hpp"
 #include "pq/error.hpp"
 #include "queue/pool.hpp"
+#include "queue/put_checks.hpp"
 #include "queue/transaction_access.hpp"
 #include "queue/wait.hpp"
 #include "store/store.hpp"
@@ -56,13 +57,23 @@ auto held(std::int64_t id, const LeaseToken& token) -> store::Held {
   return jobs;
 }
 
-void validate_put(const detail::Shared& shared, std::string_view json, const PutOptions& options) {
+auto session_of(Transaction& tx, const std::shared_ptr<detail::Shared>& mine) -> pg::Session& {
+  if (&detail::TransactionAccess::shared(tx) != mine.get()) {
+    throw UsageError("the transaction belongs to another pq::PQ than the queue");
+  }
+  return detail::TransactionAccess::session(tx);
+}
+
+}  // namespace
+
+namespace detail {
+
+void validate_put(const Shared& shared, std::string_view json, const PutOptions& options) {
   validate_put_options(options);
   validate_payload(json, shared.pool.options().max_payload);
 }
 
-void validate_put_many(const detail::Shared& shared, std::span<const std::string> jsons,
-                       const PutOptions& options) {
+void validate_put_many(const Shared& shared, std::span<const std::string> jsons, const PutOptions& options) {
   validate_put_options(options);
   for (std::size_t i = 0; i < jsons.size(); ++i) {
     try {
@@ -75,22 +86,13 @@ void validate_put_many(const detail::Shared& shared, std::span<const std::string
   }
 }
 
-auto session_of(Transaction& tx, const std::shared_ptr<detail::Shared>& mine) -> pg::Session& {
-  if (&detail::TransactionAccess::shared(tx) != mine.get()) {
-    throw UsageError("the transaction belongs to another pq::PQ than the queue");
-  }
-  return detail::TransactionAccess::session(tx);
-}
-
-// What the listeners of `queue` are told of jobs just put: jobs with a priority or expected_at of their own may
-// sort anywhere; others sort after every job with a lower id than theirs.
 auto notified(const std::string& queue, const std::vector<std::int64_t>& ids, const PutOptions& options)
     -> pg::Notified {
   const bool anywhere = options.priority != 0 || options.expected_at.has_value();
   return {queue, anywhere, *std::min_element(ids.begin(), ids.end())};
 }
 
-}  // namespace
+}  // namespace detail
 
 Queue::Queue(std::shared_ptr<detail::Shared> shared, std::string_view name)
     : shared_(std::move(shared)), name_(name) {
@@ -98,33 +100,33 @@ Queue::Queue(std::shared_ptr<detail::Shared> shared, std::string_view name)
 }
 
 auto Queue::put(std::string_view json, const PutOptions& options) -> std::int64_t {
-  validate_put(*shared_, json, options);
+  detail::validate_put(*shared_, json, options);
   auto put = detail::with_session(*shared_, [&](pg::Session& s) { return store::put(s, name_, json, options); });
-  if (put.available) shared_->notifier.notify(notified(name_, put.ids, options));
+  if (put.available) shared_->notifier.notify(detail::notified(name_, put.ids, options));
   return put.ids.front();
 }
 
 auto Queue::put(Transaction& tx, std::string_view json, const PutOptions& options) -> std::int64_t {
-  validate_put(*shared_, json, options);
+  detail::validate_put(*shared_, json, options);
   auto put = store::put(session_of(tx, shared_), name_, json, options);
-  if (put.available) detail::TransactionAccess::notify_on_commit(tx, notified(name_, put.ids, options));
+  if (put.available) detail::TransactionAccess::notify_on_commit(tx, detail::notified(name_, put.ids, options));
   return put.ids.front();
 }
 
 auto Queue::put_many(std::span<const std::string> jsons, const PutOptions& options)
     -> std::vector<std::int64_t> {
-  validate_put_many(*shared_, jsons, options);
+  detail::validate_put_many(*shared_, jsons, options);
   auto put = detail::with_session(*shared_,
                                   [&](pg::Session& s) { return store::put_many(s, name_, jsons, options); });
-  if (put.available) shared_->notifier.notify(notified(name_, put.ids, options));
+  if (put.available) shared_->notifier.notify(detail::notified(name_, put.ids, options));
   return std::move(put.ids);
 }
 
 auto Queue::put_many(Transaction& tx, std::span<const std::string> jsons, const PutOptions& options)
     -> std::vector<std::int64_t> {
-  validate_put_many(*shared_, jsons, options);
+  detail::validate_put_many(*shared_, jsons, options);
   auto put = store::put_many(session_of(tx, shared_), name_, jsons, options);
-  if (put.available) detail::TransactionAccess::notify_on_commit(tx, notified(name_, put.ids, options));
+  if (put.available) detail::TransactionAccess::notify_on_commit(tx, detail::notified(name_, put.ids, options));
   return std::move(put.ids);
 }
 
