@@ -74,7 +74,7 @@ TEST_SUITE("claim plan") {
     // second (both row comparisons are index conditions).
     const std::string end = ", 32767, NULL, 'infinity', 9223372036854775807";
     for (const std::string mode : {"force_custom_plan", "force_generic_plan"}) {
-      for (const std::string after :
+      for (const auto& after :
            {"-32768, NULL, '-infinity', 0" + end, "0, NULL, 'infinity', 500000" + end,
             "-1, 1000000, NULL, 20" + end, std::string("-32768, NULL, '-infinity', 0, 0, NULL, 'infinity', 500000")}) {
         CAPTURE(mode);
