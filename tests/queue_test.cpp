@@ -98,13 +98,39 @@ TEST_SUITE("queue") {
     for (const auto& want : expected) CHECK(data_of(q.get(0s)) == want);
   }
 
+  // As the pq seed's len(): what a get could take now. The seed's own scenario: a job scheduled in the future
+  // is not counted until it falls due.
+  TEST_CASE("size counts the jobs a get could take now; count says how many are in each state") {
+    auto pq = test::fresh();
+    auto q = pq["sized"];
+    q.put("{}");
+    const auto due = q.put("{}", {.schedule_at = 1h});
+    q.put("{}", {.schedule_at = 1h});
+    const auto taken = q.put("{}", {.priority = -1});
+    pq["elsewhere"].put("{}");
+    CHECK(q.get(0s)->id == taken);
+    CHECK(q.size() == 1);
+    test::exec(pq, "update " + test::jobs_table(pq) + " set schedule_at = now() - interval '1 second' where id = " +
+                       std::to_string(due));
+    CHECK(q.size() == 2);  // due, though not promoted yet: a get would take it
+    CHECK(q.count(pq::JobState::available) == 1);
+    CHECK(q.count(pq::JobState::scheduled) == 2);
+    CHECK(q.count(pq::JobState::completed) == 1);
+    CHECK(q.count(pq::JobState::failed) == 0);
+    CHECK(q.get(0s).has_value());
+    CHECK(q.get(0s).has_value());  // the due one, promoted by the get
+    CHECK(q.size() == 0);
+    CHECK(q.count(pq::JobState::scheduled) == 1);
+  }
+
   TEST_CASE("scheduled jobs stay invisible until due; a blocking get promotes and wakes for them") {
     auto pq = test::fresh();
     auto q = pq["later"];
     q.put(R"("later")", {.schedule_at = 1500ms});
     q.put(R"("much later")", {.schedule_at = 1h});
     q.put(R"("at a time point")", {.schedule_at = pq::Clock::now() + 1h});
-    CHECK(q.size() == 3);
+    CHECK(q.size() == 0);  // none a get could take now
+    CHECK(q.count(pq::JobState::scheduled) == 3);
     CHECK_FALSE(q.get(0s));
     auto scheduled = test::scalar(pq, "select count(*) from \"" + pq.options().schema +
                                           "\".jobs where state = 'scheduled'");
@@ -180,7 +206,7 @@ TEST_SUITE("queue") {
     auto first = q.put("1");
     q.put("2", {.schedule_at = 1h});
     pq["neighbour"].put("3");
-    CHECK(q.size() == 2);
+    CHECK(q.size() == 1);  // the scheduled one is not due
     CHECK(q.update(first, R"({"changed":true})"));
     CHECK_FALSE(pq["neighbour"].update(first, "0"));  // another queue's job
     CHECK_FALSE(q.update(first + 1000, "0"));

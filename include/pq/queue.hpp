@@ -142,8 +142,11 @@ class Queue {
   /// complete_lease or fail_lease with the returned token finishes it. Waits as get does.
   auto lease(std::chrono::microseconds lease, Wait wait = default_wait) -> std::optional<LeasedJob>;
 
-  /// Jobs not taken yet: available and scheduled.
+  /// Jobs a get could take now, as the pq seed's len() counts them: available, and scheduled ones already due
+  /// (a blocking get promotes them). count() says how many are in each state.
   auto size() -> std::int64_t;
+  /// This queue's jobs in `state` now: scheduled ones whatever their schedule, running, finished.
+  auto count(JobState state) -> std::int64_t;
   /// Deletes every job of the queue; returns how many.
   auto clear() -> std::int64_t;
   /// Replaces a job's data while it is still waiting; false when it is not (taken, finished, other queue).

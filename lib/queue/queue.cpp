@@ -205,6 +205,10 @@ auto Queue::size() -> std::int64_t {
   return detail::with_session(*shared_, [&](pg::Session& s) { return store::size(s, name_); });
 }
 
+auto Queue::count(JobState state) -> std::int64_t {
+  return detail::with_session(*shared_, [&](pg::Session& s) { return store::count(s, name_, state); });
+}
+
 auto Queue::clear() -> std::int64_t {
   return detail::with_session(*shared_, [&](pg::Session& s) { return store::clear(s, name_); });
 }

@@ -134,6 +134,10 @@ auto size(pg::Session& session, std::string_view queue) -> std::int64_t {
   return session.run(sql::queue_size, pg::Params{}.add(queue)).i64(0, 0);
 }
 
+auto count(pg::Session& session, std::string_view queue, JobState state) -> std::int64_t {
+  return session.run(sql::queue_count, pg::Params{}.add(queue).add(to_string(state))).i64(0, 0);
+}
+
 auto clear(pg::Session& session, std::string_view queue) -> std::int64_t {
   return session.run(sql::queue_clear, pg::Params{}.add(queue)).affected_rows();
 }

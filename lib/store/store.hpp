@@ -65,6 +65,7 @@ struct Promotion {
 auto promote_queue(pg::Session& session, std::string_view queue) -> Promotion;
 
 auto size(pg::Session& session, std::string_view queue) -> std::int64_t;
+auto count(pg::Session& session, std::string_view queue, JobState state) -> std::int64_t;
 auto clear(pg::Session& session, std::string_view queue) -> std::int64_t;
 auto update(pg::Session& session, std::string_view queue, std::int64_t id, std::string_view data) -> bool;
 auto job(pg::Session& session, std::int64_t id) -> std::optional<Job>;
