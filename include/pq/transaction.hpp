@@ -106,7 +106,7 @@ class Savepoint {
  private:
   Transaction& tx_;
   std::string name_;
-  std::size_t owed_ = 0;  // the notifications owed at the commit when it was made
+  std::size_t depth_ = 0;  // its place among the open savepoints of its transaction, 1 the outermost
   bool active_ = true;
 };
 

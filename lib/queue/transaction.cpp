@@ -131,9 +131,9 @@ void Transaction::rollback() {
 namespace {
 
 // PostgreSQL would end the savepoints made after this one with it, and theirs would then name none.
-void check_innermost(bool active, std::size_t owed, std::size_t open) {
+void check_innermost(bool active, std::size_t depth, std::size_t open) {
   if (!active) throw UsageError("the savepoint has already been released or rolled back");
-  if (owed != open) throw UsageError("a savepoint made after this one is still open: end it first");
+  if (depth != open) throw UsageError("a savepoint made after this one is still open: end it first");
 }
 
 }  // namespace
@@ -144,7 +144,7 @@ Savepoint::Savepoint(Transaction& tx) : tx_(tx) {
   name_ = "pq_savepoint_" + std::to_string(++impl.savepoints);
   session.exec("SAVEPOINT " + name_, {}, pg::Format::text, "savepoint");
   impl.saved.push_back(impl.notify);
-  owed_ = impl.saved.size();
+  depth_ = impl.saved.size();
 }
 
 Savepoint::~Savepoint() {
@@ -157,25 +157,25 @@ Savepoint::~Savepoint() {
 }
 
 void Savepoint::release() {
-  check_innermost(active_, owed_, tx_.impl_ ? tx_.impl_->saved.size() : owed_);
+  check_innermost(active_, depth_, tx_.impl_ ? tx_.impl_->saved.size() : depth_);
   auto& session = detail::TransactionAccess::session(tx_);
   if (session.aborted()) {
     throw Error("release: a statement after the savepoint failed; roll back to it instead", "25P02");
   }
   session.exec("RELEASE SAVEPOINT " + name_, {}, pg::Format::text, "release savepoint");
   active_ = false;
-  tx_.impl_->saved.resize(owed_ - 1);  // what was owed since stays owed
+  tx_.impl_->saved.resize(depth_ - 1);  // what was owed since stays owed
 }
 
 void Savepoint::rollback() {
-  check_innermost(active_, owed_, tx_.impl_ ? tx_.impl_->saved.size() : owed_);
+  check_innermost(active_, depth_, tx_.impl_ ? tx_.impl_->saved.size() : depth_);
   active_ = false;
   auto& session = detail::TransactionAccess::session(tx_);
   auto& impl = *tx_.impl_;
   session.exec("ROLLBACK TO SAVEPOINT " + name_, {}, pg::Format::text, "rollback to savepoint");
   session.exec("RELEASE SAVEPOINT " + name_, {}, pg::Format::text, "release savepoint");
-  impl.notify = std::move(impl.saved.at(owed_ - 1));
-  impl.saved.resize(owed_ - 1);
+  impl.notify = std::move(impl.saved.at(depth_ - 1));
+  impl.saved.resize(depth_ - 1);
   // The jobs taken since are available again now, and their rows unlocked. Which of the takes came after
   // the savepoint is not kept apart: one needless notification costs a listener one claim.
   impl.rolled_back();
