@@ -126,13 +126,14 @@ $pq$;
 -- completed at once in the caller's transaction, so that they are done when it commits and available again
 -- if it rolls back. keep_completed => false deletes them instead, as ConnectionOptions::keep_completed does;
 -- they come back as completed either way. Scheduled jobs become available through the workers or pq-scheduler,
--- as for pq::Queue::get(tx). As queue/take: a row another transaction updated after the statement's snapshot
--- is locked but not returned, so when nothing came back the statement runs once more, with a new snapshot.
+-- as for pq::Queue::get(tx). As queue/take: a row another transaction updated after a statement's snapshot
+-- can be locked but not taken, so when nothing came back the whole runs once more, with new snapshots.
 CREATE FUNCTION @schema@.take(queue text, max_jobs integer DEFAULT 1, keep_completed boolean DEFAULT true)
 RETURNS SETOF @schema@.jobs LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $pq$
 #variable_conflict use_column
 DECLARE
     job @schema@.jobs;
+    locked tid[];
 BEGIN
     PERFORM @schema@.check_name('queue', take.queue, 128);
     IF take.max_jobs IS NULL OR take.max_jobs NOT BETWEEN 1 AND 10000 THEN
@@ -140,36 +141,29 @@ BEGIN
             coalesce(take.max_jobs::text, 'NULL') USING ERRCODE = '22023';
     END IF;
     FOR round IN 1..2 LOOP
+        locked := ARRAY(
+            SELECT ctid FROM @schema@.jobs
+            WHERE state = 'available' AND queue = take.queue
+            ORDER BY priority, coalesce(expected_at, 'infinity'), id
+            LIMIT take.max_jobs
+            FOR UPDATE SKIP LOCKED);
         IF take.keep_completed IS DISTINCT FROM false THEN
             RETURN QUERY
             UPDATE @schema@.jobs AS taken
             SET state = 'completed', attempt = taken.attempt + 1, attempted_at = now(), finished_at = now()
-            WHERE taken.ctid = ANY (ARRAY(
-                SELECT ctid FROM @schema@.jobs
-                WHERE state = 'available' AND queue = take.queue
-                ORDER BY priority, coalesce(expected_at, 'infinity'), id
-                LIMIT take.max_jobs
-                FOR UPDATE SKIP LOCKED))
+            WHERE taken.ctid = ANY (locked)
             RETURNING taken.*;
-            IF FOUND THEN RETURN; END IF;
         ELSE
-            FOR job IN
-                DELETE FROM @schema@.jobs AS taken
-                WHERE taken.ctid = ANY (ARRAY(
-                    SELECT ctid FROM @schema@.jobs
-                    WHERE state = 'available' AND queue = take.queue
-                    ORDER BY priority, coalesce(expected_at, 'infinity'), id
-                    LIMIT take.max_jobs
-                    FOR UPDATE SKIP LOCKED))
-                RETURNING taken.*
-            LOOP
+            FOR job IN DELETE FROM @schema@.jobs AS taken WHERE taken.ctid = ANY (locked) RETURNING taken.* LOOP
                 job.state := 'completed';
                 job.attempt := job.attempt + 1;
                 job.attempted_at := now();
                 job.finished_at := now();
                 RETURN NEXT job;
             END LOOP;
-            IF FOUND THEN RETURN; END IF;
+        END IF;
+        IF FOUND THEN
+            RETURN;
         END IF;
     END LOOP;
 END
