@@ -10,9 +10,9 @@
 namespace pq {
 namespace {
 
-auto borrowed(pg_conn* conn, const detail::Shared& shared) -> pg::Session {
+auto borrowed(pg_conn* conn, detail::Shared& shared) -> pg::Session {
   auto session = pg::Session::borrow(conn);
-  session.attach(std::make_shared<const pg::Statements>(session, shared.pool.options().schema), false);
+  session.attach(shared.pool.statements(session), false);
   return session;
 }
 

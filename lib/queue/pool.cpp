@@ -13,21 +13,21 @@ Pool::Lease::~Lease() {
   if (session_) pool_->give_back(std::move(session_));
 }
 
-auto Pool::connect() -> std::unique_ptr<pg::Session> {
-  auto session = std::make_unique<pg::Session>(conninfo_);
-  std::shared_ptr<const pg::Statements> statements;
+auto Pool::statements(pg::Session& quoting) -> std::shared_ptr<const pg::Statements> {
   {
     std::lock_guard lock(mutex_);
-    statements = statements_;
+    if (statements_) return statements_;
   }
-  if (!statements) {
-    // Rendered once per pool: quoting needs a live connection, and every session shares the texts.
-    statements = std::make_shared<const pg::Statements>(*session, options_.schema);
-    std::lock_guard lock(mutex_);
-    if (!statements_) statements_ = statements;
-    statements = statements_;
-  }
-  session->attach(std::move(statements), options_.prepare);
+  // Rendered once per pool: quoting needs a live connection, and every session shares the texts.
+  auto statements = std::make_shared<const pg::Statements>(quoting, options_.schema);
+  std::lock_guard lock(mutex_);
+  if (!statements_) statements_ = std::move(statements);
+  return statements_;
+}
+
+auto Pool::connect() -> std::unique_ptr<pg::Session> {
+  auto session = std::make_unique<pg::Session>(conninfo_);
+  session->attach(statements(*session), options_.prepare);
   return session;
 }
 

@@ -45,6 +45,9 @@ class Pool {
   auto acquire() -> Lease;
   /// A session of its own, outside the pool's count (workers' fetchers and completers, listeners).
   auto open() -> std::unique_ptr<pg::Session>;
+  /// The statement texts of this pool's schema, rendered the first time through `quoting` (any open
+  /// session: a pooled one, or a connection the application lends, lib/adopted/adopted.cpp).
+  auto statements(pg::Session& quoting) -> std::shared_ptr<const pg::Statements>;
   /// Closes every idle session: called when one of them found the server gone.
   void discard_idle() noexcept;
 
