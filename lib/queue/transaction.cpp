@@ -1,3 +1,4 @@
+#include <fmt/core.h>
 #include <libpq-fe.h>
 
 #include <cstring>
@@ -172,8 +173,9 @@ void Savepoint::rollback() {
   active_ = false;
   auto& session = detail::TransactionAccess::session(tx_);
   auto& impl = *tx_.impl_;
-  session.exec("ROLLBACK TO SAVEPOINT " + name_, {}, pg::Format::text, "rollback to savepoint");
-  session.exec("RELEASE SAVEPOINT " + name_, {}, pg::Format::text, "release savepoint");
+  // One round trip: a simple query may carry both, and the first makes an aborted transaction usable again.
+  session.exec_script(fmt::format("ROLLBACK TO SAVEPOINT {0}; RELEASE SAVEPOINT {0}", name_),
+                      "rollback to savepoint");
   impl.notify = std::move(impl.saved.at(depth_ - 1));
   impl.saved.resize(depth_ - 1);
   // The jobs taken since are available again now, and their rows unlocked. Which of the takes came after
