@@ -108,6 +108,13 @@ auto Bench::horizon_run(HorizonHolder kind) -> std::vector<HorizonSlice> {
       std::this_thread::sleep_until(tick);
     }
   });
+  const auto end_run = [&] {
+    stop = true;
+    producer.join();
+    probing.join();
+    worker.stop();
+    working.join();
+  };
   std::vector<HorizonSlice> slices;
   // What else slows claims down now and then: vacuums of pq.jobs, which a held horizon leaves nothing to
   // remove but the whole table and index to read, and checkpoints.
@@ -156,18 +163,10 @@ auto Bench::horizon_run(HorizonHolder kind) -> std::vector<HorizonSlice> {
       if (kind != HorizonHolder::none && end + slice > start + total) horizon_plans_.push_back(explain_claim(kind));
     }
   } catch (...) {
-    stop = true;
-    producer.join();
-    probing.join();
-    worker.stop();
-    working.join();
+    end_run();
     throw;
   }
-  stop = true;
-  producer.join();
-  probing.join();
-  worker.stop();
-  working.join();
+  end_run();
   expect_count("W6 jobs in pq's table", count(kSchema, "queue = 'horizon'"), put.load());
   expect_count("W6 completed jobs", count(kSchema, "queue = 'horizon' AND state = 'completed'"), horizon_handled_);
   return slices;
