@@ -102,6 +102,39 @@ TEST_SUITE("places") {
     CHECK(places.start("q", t0).after->id == 1500);
   }
 
+  TEST_CASE("the scout's claim expects jobs only where they are known to wait before the place") {
+    const auto t0 = Places::Clock::now();
+    Places places;
+    space_out(places, t0, 1000);
+    places.claimed("q", Origin::place, found(0.001, {}, 5), t0);  // short: a look at the head is due
+    const auto due = places.head_wanted();
+    REQUIRE(due);
+    auto start = places.start("q", *due);
+    REQUIRE(start.scout);
+    CHECK_FALSE(start.scout_expects);  // a look: nothing says a job waits there
+    places.claimed("q", Origin::scout, found(0.060, {job_at(0, 5)}, 1), *due);
+    start = places.start("q", *due);  // it found one: more may wait
+    REQUIRE(start.scout);
+    CHECK(start.scout_expects);
+    places.claimed("q", Origin::scout, found(0.001, {}, 3), *due);  // no more
+    places.put_back();
+    start = places.start("q", *due);
+    REQUIRE(start.scout);
+    CHECK(start.scout_expects);  // jobs went back with old ids
+    places.claimed("q", Origin::scout, found(0.060, {}, 3), *due);  // another worker took them
+    places.claimed("q", Origin::place, found(0.001, {}, 5), *due);
+    const auto later = places.head_wanted();
+    REQUIRE(later);
+    start = places.start("q", *later);
+    REQUIRE(start.scout);
+    CHECK_FALSE(start.scout_expects);
+    places.heed({"q", true, 0});  // announced before the place while the scout is out
+    places.claimed("q", Origin::scout, found(0.060, {}, 1), *later);
+    start = places.start("q", *later);
+    REQUIRE(start.scout);
+    CHECK(start.scout_expects);
+  }
+
   TEST_CASE("a notification while the scout is out sends the next claim to the head once it is back") {
     const auto t0 = Places::Clock::now();
     Places places;

@@ -145,9 +145,11 @@ class Fetcher {
       if (kinds.empty()) continue;
       const auto start = places_.start(queue, sent);
       if (start.scout) {
-        // Half the slots, so that the fetcher's own claim goes on meanwhile; with one slot, the scout's claim
-        // is the only one.
-        const int scouted = (wanted + 1) / 2;
+        // Its claim holds the slots it wants for as long as it reads the dead entries at the head, hundreds of
+        // milliseconds under a held horizon, so a claim that only looks takes one, and the fetcher's own
+        // claims keep up meanwhile; one for jobs known to wait there takes half. With one slot, the scout's
+        // claim is the only one.
+        const int scouted = start.scout_expects ? (wanted + 1) / 2 : 1;
         scout_.ask({queue, scouted, start.scout_after, *start.after, busy});
         wanted -= scouted;
         if (wanted == 0) continue;

@@ -23,7 +23,7 @@ auto Places::start(const std::string& queue, Clock::time_point now) -> Start {
   place.scouting = true;
   place.scout_measures = !place.scout_after;
   place.scout_until = *place.after;
-  return {&*place.after, true, place.scout_after};
+  return {&*place.after, true, place.scout_after, place.expected};
 }
 
 // A claim from the head (or the scout's going on from where its last one stopped, which says nothing of what
@@ -59,6 +59,7 @@ auto Places::claimed(const std::string& queue, Origin origin, const Claim& claim
   if (origin == Origin::scout) {
     place.scouting = false;
     place.scout_after.reset();
+    place.expected = false;
   }
   if (claim.last) {
     const bool before = place.after && *claim.last < *place.after;
@@ -69,6 +70,7 @@ auto Places::claimed(const std::string& queue, Origin origin, const Claim& claim
       if (full && *claim.last < place.scout_until) {
         place.scout_after = claim.last;
         place.head_due = {};
+        place.expected = true;
       }
     } else if (!before || (origin == Origin::head && full)) {
       // A full claim from the head may have stopped before the old place, with more jobs waiting between.

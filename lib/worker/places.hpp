@@ -54,6 +54,10 @@ class Places {
     /// claimed() hears of it.
     bool scout = false;
     std::optional<store::ClaimKey> scout_after{};
+    /// ... and jobs are known to wait there (put back, announced to sort before the place, or the scout's
+    /// last claim came back with all it wanted), so the scout's claim is worth slots. Otherwise it only looks,
+    /// and as a rule finds nothing while it reads the dead entries at the head.
+    bool scout_expects = false;
   };
 
   auto start(const std::string& queue, Clock::time_point now) -> Start;
@@ -84,6 +88,7 @@ class Places {
     bool scout_measures = false;  // ... and it started at the head, so its time says what the head costs
     store::ClaimKey scout_until;  // ... and it ends at this place, `after` when it was sent
     bool again = false;           // the head is wanted again once the scout's claim is back
+    bool expected = false;        // jobs are known to wait before the place (Start::scout_expects)
     /// The scout's last claim stopped before `after` with every job it wanted: the next goes on from here.
     std::optional<store::ClaimKey> scout_after{};
     /// The next claim starts at the head.
@@ -92,6 +97,7 @@ class Places {
       probe = false;
       scout_after.reset();
       again = scouting;
+      expected = true;
     }
     void measure_head(double took, bool measured, Clock::time_point now, std::optional<double>& spaced_by);
   };

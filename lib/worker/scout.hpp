@@ -6,8 +6,9 @@
 // fetcher's place (queue/claim.sql's end): the newest jobs, after it, never wait for such a claim.
 //
 // The slots a request wants are reserved (Shared::scouting) from the request until its jobs are handed out, so
-// the worker never holds more than it claims for. The thread starts, and its session opens, with the first
-// request: a worker whose claims from the head stay cheap has neither.
+// the worker never holds more than it claims for. A request that only looks at the head wants one slot, so
+// that the fetcher keeps the rest (Places::Start::scout_expects). The thread starts, and its session opens,
+// with the first request: a worker whose claims from the head stay cheap has neither.
 #pragma once
 
 #include <chrono>
