@@ -171,6 +171,39 @@ TEST_SUITE("worker") {
     CHECK(log.contains("after its lease expired at attempt 1: now scheduled"));
   }
 
+  // The rescue is the completer's, off the path of the claims: a worker whose slots are all busy, so that its
+  // fetcher never runs dry, still rescues, and runs the job once a slot frees.
+  TEST_CASE("a worker with every slot busy rescues a dead worker's job, and runs it once a slot frees") {
+    auto pq = test::fresh();
+    std::atomic<bool> release{false};
+    std::atomic<bool> holding{false};
+    std::atomic<int> orphan_runs{0};
+    auto hold = pq["busy"].task("hold", [&] {
+      holding = true;
+      while (!release) std::this_thread::sleep_for(10ms);
+    });
+    auto work = pq["busy"].task("work", [&] { ++orphan_runs; });
+    auto orphan = work.push();
+    test::force_job(pq, orphan, "state = 'running', attempt = 1, attempted_at = now() - interval '1 minute', "
+                                "lease_until = now() - interval '10 seconds', locked_by = 'dead-worker'");
+    hold.push();
+    test::LogCapture log;
+    pq::Worker worker(pq, {.queues = {"busy"}, .concurrency = 1, .prefetch = 0, .handle_signals = false,
+                           .log = log.sink()});
+    std::thread working([&] { worker.run(); });
+    CHECK(test::wait_until([&] { return holding.load(); }));
+    CHECK(test::wait_until([&] { return pq.job(orphan)->state == pq::JobState::scheduled; }));
+    CHECK(holding);
+    CHECK(orphan_runs == 0);
+    release = true;
+    CHECK(test::wait_until([&] { return pq.job(orphan)->state == pq::JobState::completed; }));
+    worker.stop();
+    working.join();
+    CHECK(orphan_runs == 1);
+    CHECK(pq.job(orphan)->attempt == 2);
+    CHECK(log.contains("after its lease expired at attempt 1: now scheduled"));
+  }
+
   TEST_CASE("burst_wait: a burst worker waits for retries that fall due soon") {
     auto pq = test::fresh();
     std::atomic<int> calls{0};

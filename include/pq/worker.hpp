@@ -40,8 +40,9 @@ struct WorkerOptions {
   bool burst = false;
   /// In burst mode, first wait for scheduled jobs (retries among them) that fall due within this long.
   std::chrono::milliseconds burst_wait{0};
-  /// Rescue the worker's own queues' jobs whose lease expired (a dead worker's), when its queues are idle and
-  /// at most every half lease, so that they are not stuck without pq-scheduler.
+  /// Rescue the worker's own queues' jobs whose lease expired (a dead worker's), at most every half lease, so
+  /// that they are not stuck without pq-scheduler. The completer does it on its session, so claims never wait
+  /// for it (a burst worker's fetcher does it itself when its queues are idle, before the burst ends).
   bool rescue = true;
   /// While run() runs: SIGTERM or SIGINT stop gracefully, a second one stops without waiting for the grace
   /// period, and SIGTSTP makes the worker quiet (it claims nothing more and finishes what runs). Several

@@ -53,6 +53,7 @@ class Completer {
         heartbeat();
         next_heartbeat = SteadyClock::now() + heartbeat_every;
       }
+      if (!shared_->options.burst && !leaving) rescue();
       lock.lock();
       enforce_timeouts();
       if (shared_->completer_leave && (shared_->outcomes.empty() || gave_up_)) return;
@@ -207,6 +208,18 @@ class Completer {
     }
   }
 
+  void rescue() {
+    if (!rescuer_.due(*shared_)) return;
+    try {
+      if (Rescuer::run(*shared_, connect()) == 0) return;
+      shared_->rescued = true;
+      shared_->wake_fetcher.notify();
+    } catch (const Error& error) {
+      session_.reset();
+      shared_->log(LogLevel::warning, "rescuing expired leases failed: {}", error.what());
+    }
+  }
+
   // Claimed jobs not yet started whose lease passed on (rescued while they waited) must not start here.
   void forget_unstarted(const std::unordered_set<std::int64_t>& lost) {
     std::lock_guard lock(shared_->mutex);
@@ -270,6 +283,7 @@ class Completer {
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<pg::Session> session_;
   detail::ReconnectBackoff backoff_;
+  Rescuer rescuer_;
   int failures_at_exit_ = 0;
   bool gave_up_ = false;
 };
@@ -317,6 +331,22 @@ void report(Shared& shared, std::span<const Outcome> group, const std::vector<st
         break;
     }
   }
+}
+
+auto Rescuer::due(const Shared& shared) -> bool {
+  const auto now = SteadyClock::now();
+  if (!shared.options.rescue || now < next_) return false;
+  next_ = now + shared.options.lease / 2;
+  return true;
+}
+
+auto Rescuer::run(Shared& shared, pg::Session& session) -> std::size_t {
+  const auto rescued = store::rescue_expired(session, kBatch, &shared.queues);
+  for (const auto& job : rescued) {
+    shared.log(LogLevel::warning, "rescued job {} ({}) after its lease expired at attempt {}: now {}", job.id,
+               job.queue, job.attempt, to_string(job.state));
+  }
+  return rescued.size();
 }
 
 void run_completer(const std::shared_ptr<Shared>& shared) { Completer(shared).run(); }

@@ -56,11 +56,13 @@ class Fetcher {
             if (done_before && round.claimed == 0) return;
             claim_now = true;  // there may be more: claim again as soon as a slot frees
           } else if (round.claimed == 0) {
-            const auto rescued = rescue();
-            if (rescued > 0 || wrote_) claim_now = true;
+            const bool rescued = shared_->options.burst
+                                     ? rescuer_.due(*shared_) && Rescuer::run(*shared_, *session_) > 0
+                                     : shared_->rescued.exchange(false);
+            if (rescued || wrote_) claim_now = true;
             auto promoted = promote(next_due);
             // Jobs back in the queue keep their ids, so they sort before where the claims went on.
-            if (rescued > 0 || promoted > 0) places_.put_back();
+            if (rescued || promoted > 0) places_.put_back();
             if (promoted > 0 || claim_now) {
               claim_now = true;
               continue;
@@ -252,18 +254,6 @@ class Fetcher {
     shared_->wake_fetcher.drain();
   }
 
-  // The expired leases of this worker's queues (a dead worker's jobs), at most every half lease.
-  auto rescue() -> std::size_t {
-    if (!shared_->options.rescue || SteadyClock::now() < next_rescue_) return 0;
-    next_rescue_ = SteadyClock::now() + shared_->options.lease / 2;
-    auto rescued = store::rescue_expired(*session_, kRescueBatch, &shared_->queues);
-    for (const auto& job : rescued) {
-      shared_->log(LogLevel::warning, "rescued job {} ({}) after its lease expired at attempt {}: now {}",
-                   job.id, job.queue, job.attempt, to_string(job.state));
-    }
-    return rescued.size();
-  }
-
   auto promote(std::optional<std::chrono::microseconds>& next_due) -> std::int64_t {
     std::int64_t promoted = 0;
     for (const auto& queue : shared_->queues) {
@@ -308,7 +298,6 @@ class Fetcher {
   }
 
   static constexpr std::string_view kSchemaMissing = "3F000";
-  static constexpr int kRescueBatch = 1000;
   static constexpr double kSlowHead = 0.05;  // seconds a claim from the head costs extra before a warning
   static constexpr auto kWarningEvery = std::chrono::minutes(10);
 
@@ -318,7 +307,7 @@ class Fetcher {
   bool started_ = false;
   bool quiet_logged_ = false;
   bool wrote_ = false;  // the last claim round wrote results: a burst looks once more before it ends
-  SteadyClock::time_point next_rescue_{};
+  Rescuer rescuer_;  // a burst's: else the completer rescues
   SteadyClock::time_point next_warning_{};
   Places places_;
   Scout scout_{shared_};  // last: its thread, which hands jobs to `shared_`, is joined first

@@ -25,6 +25,10 @@
 #include "pq/task.hpp"
 #include "pq/worker.hpp"
 
+namespace pq::pg {
+class Session;
+}
+
 namespace pq::worker {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -117,6 +121,9 @@ struct Shared {
   std::atomic<bool> stopping{false};
   std::atomic<int> stops{0};         // stop signals received: a second one cuts the grace period short
   std::atomic<bool> quiet{false};    // SIGTSTP: claim nothing more
+  /// The completer rescued jobs (Rescuer): the fetcher promotes them when its queues run dry, and its next
+  /// claims start at the head.
+  std::atomic<bool> rescued{false};
   Wakeup wake_fetcher;  // a slot came free, or stop
 
   // Running averages, in seconds, of how long a handler runs and a claim takes: how many jobs to claim ahead.
@@ -143,6 +150,23 @@ struct Shared {
   [[nodiscard]] auto prefetch_target() const -> int;
   /// Jobs to claim now, 0 while the buffer of claimed jobs is still half full (call with `mutex` held).
   [[nodiscard]] auto claim_wanted() const -> int;
+};
+
+/// Rescues the expired leases of the worker's queues (a dead worker's jobs), at most every half lease, unless
+/// `rescue` is off. The completer does it, off the fetcher's path: under a held xmin horizon the statement
+/// reads the dead entries of every job that ran since (189 ms after five minutes of W6), and claims would wait
+/// meanwhile. A burst worker's fetcher does it itself when its queues run dry, so that the burst ends only
+/// after it.
+class Rescuer {
+ public:
+  /// Whether a rescue is due now; if so, the next one is half a lease away, whatever this one meets.
+  auto due(const Shared& shared) -> bool;
+  /// Rescues and logs each job; returns how many. Throws what the database says.
+  static auto run(Shared& shared, pg::Session& session) -> std::size_t;
+
+ private:
+  static constexpr int kBatch = 1000;
+  SteadyClock::time_point next_{};
 };
 
 /// Folds `sample` into a running average that follows the last ten or so samples.
