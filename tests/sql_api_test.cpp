@@ -287,6 +287,7 @@ TEST_SUITE("sql api") {
     test::exec(pq, "create role " + quoted + " login");
     test::exec(pq, "grant usage on schema " + s + " to " + quoted);
     test::exec(pq, "grant select, insert, update, delete on " + test::jobs_table(pq) + " to " + quoted);
+    test::exec(pq, "grant select on " + s + ".pauses to " + quoted);
     const auto failed = pq["r"].put("{}");
     test::force_job(pq, failed, test::kFailed);
     {

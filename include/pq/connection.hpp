@@ -8,8 +8,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pq/job.hpp"
+#include "pq/pause.hpp"
 
 namespace pq {
 
@@ -85,6 +87,11 @@ class PQ {
 
   /// One job by id, in any queue and state.
   auto job(std::int64_t id) -> std::optional<Job>;
+
+  /// The pauses in force (Queue::pause), by queue and kind.
+  auto paused() -> std::vector<Pause>;
+  /// Ends every pause, of every queue and kind, and wakes their workers; returns how many ended.
+  auto resume_all() -> std::int64_t;
 
   [[nodiscard]] auto options() const noexcept -> const ConnectionOptions&;
   /// The connection target for logs and errors, with any password removed.

@@ -9,6 +9,7 @@
 #include "pq/job.hpp"         // IWYU pragma: export
 #include "pq/json.hpp"        // IWYU pragma: export
 #include "pq/ndjson.hpp"      // IWYU pragma: export
+#include "pq/pause.hpp"       // IWYU pragma: export
 #include "pq/queue.hpp"       // IWYU pragma: export
 #include "pq/scheduler.hpp"   // IWYU pragma: export
 #include "pq/task.hpp"        // IWYU pragma: export

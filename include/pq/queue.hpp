@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pq/job.hpp"
+#include "pq/pause.hpp"
 
 struct pg_conn;  // libpq's PGconn, kept out of pq's headers
 
@@ -151,6 +152,14 @@ class Queue {
   auto clear() -> std::int64_t;
   /// Replaces a job's data while it is still waiting; false when it is not (taken, finished, other queue).
   auto update(std::int64_t id, std::string_view json) -> bool;
+
+  /// Pauses the starts of this queue's jobs, or of one kind of them (pq/pause.hpp), fleet-wide and durably:
+  /// it holds before the queue has jobs or workers, and across their restarts. Pausing what is paused
+  /// replaces its end and reason.
+  auto pause(const PauseOptions& options = {}) -> PauseResult;
+  /// Ends the pause of the whole queue (kind empty) or of one kind, and wakes the queue's workers at once.
+  /// False when that was not paused.
+  auto resume(std::string_view kind = {}) -> bool;
 
   /// Registers a typed handler for jobs of this queue with kind `name` and returns a pq::Task to call or
   /// push it (defined in pq/task.hpp). Throws pq::UsageError when the name is taken in this queue.

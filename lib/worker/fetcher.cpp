@@ -277,7 +277,11 @@ class Fetcher {
       shared_->unload_riders();
     }
     auto until = detail::SteadyClock::now() + detail::jittered(shared_->pq.options().poll_interval);
-    if (next_due) until = std::min(until, detail::SteadyClock::now() + *next_due);
+    bool due = false;
+    if (next_due && detail::SteadyClock::now() + *next_due < until) {
+      until = detail::SteadyClock::now() + *next_due;
+      due = true;
+    }
     // Only with a slot to claim for: else the claim would not happen, and the wait would end again at once.
     if (auto head = places_.head_wanted(); head && slots_free) until = std::min(until, *head);
     auto wake = session_->wait(until, shared_->wake_fetcher.fd());
@@ -285,7 +289,12 @@ class Fetcher {
       shared_->wake_fetcher.drain();
       return true;
     }
-    if (wake.payloads.empty()) return true;  // the poll interval or the next due job
+    if (wake.payloads.empty()) {
+      // The poll interval, or the next due job or end of a timed pause: nothing announces the jobs of a kind
+      // whose pause ended, and the claims since went on past them.
+      if (due) places_.put_back();
+      return true;
+    }
     bool ours = false;
     for (const auto& payload : wake.payloads) {
       const auto notified = pg::parse_payload(payload);

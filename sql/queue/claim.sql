@@ -13,13 +13,26 @@
 -- primary key. ARRAY(subquery) is an init plan, run once: an IN (subquery) may be re-run by the planner and
 -- lock more than LIMIT rows (PostgreSQL bug #15715). A row that another transaction updated and committed
 -- after this statement's snapshot is locked but not claimed (see take.sql); its lock ends with the claim's
--- transaction, and when nothing at all was claimed the caller runs the statement once more.
+-- transaction, and when nothing at all was claimed the caller runs the statement once more. Paused jobs
+-- (migrations/008_pauses.sql) are not claimed: a pause of the whole queue is an uncorrelated probe, run once,
+-- that stops the statement before its scan; so is whether any kind of the queue is paused, and only then
+-- does each row meet the paused kinds (hashed, read once). A `kind <> ALL (paused kinds)` instead would be
+-- estimated to keep no row of a queue whose jobs share one kind, and the planner would sort the whole queue.
 UPDATE @schema@.jobs AS job
 SET state = 'running', attempt = job.attempt + 1, attempted_at = now(),
     lease_until = now() + $3::bigint * interval '1 microsecond', locked_by = $4::text
 WHERE job.ctid = ANY (ARRAY(
     SELECT ctid FROM @schema@.jobs
     WHERE state = 'available' AND queue = $1::text AND ($5::text[] IS NULL OR kind = ANY ($5::text[]))
+      AND NOT EXISTS (SELECT FROM @schema@.pauses AS pause
+                      WHERE pause.queue = $1::text AND pause.kind = ''
+                        AND (pause.until IS NULL OR pause.until > now()))
+      AND (NOT EXISTS (SELECT FROM @schema@.pauses AS pause
+                       WHERE pause.queue = $1::text AND pause.kind <> ''
+                         AND (pause.until IS NULL OR pause.until > now()))
+           OR NOT EXISTS (SELECT FROM @schema@.pauses AS pause
+                          WHERE pause.queue = $1::text AND pause.kind = jobs.kind
+                            AND (pause.until IS NULL OR pause.until > now())))
       AND ($6::bigint[] IS NULL OR id <> ALL ($6::bigint[]))
       AND (priority, coalesce(expected_at, 'infinity'), id)
           > ($7::smallint, coalesce(timestamptz 'epoch' + $8::bigint * interval '1 microsecond', $9::timestamptz),

@@ -29,6 +29,15 @@ WITH done AS (
     WHERE job.ctid = ANY (ARRAY(
         SELECT ctid FROM @schema@.jobs
         WHERE state = 'available' AND queue = $1::text AND ($5::text[] IS NULL OR kind = ANY ($5::text[]))
+          AND NOT EXISTS (SELECT FROM @schema@.pauses AS pause
+                          WHERE pause.queue = $1::text AND pause.kind = ''
+                            AND (pause.until IS NULL OR pause.until > now()))
+          AND (NOT EXISTS (SELECT FROM @schema@.pauses AS pause
+                           WHERE pause.queue = $1::text AND pause.kind <> ''
+                             AND (pause.until IS NULL OR pause.until > now()))
+               OR NOT EXISTS (SELECT FROM @schema@.pauses AS pause
+                              WHERE pause.queue = $1::text AND pause.kind = jobs.kind
+                                AND (pause.until IS NULL OR pause.until > now())))
           AND ($6::bigint[] IS NULL OR id <> ALL ($6::bigint[]))
           AND (priority, coalesce(expected_at, 'infinity'), id)
               > ($10::smallint,

@@ -1,6 +1,7 @@
 -- scheduled → available for the due jobs of one queue ($1), as a blocking get does before it sleeps.
--- Returns how many were promoted and the microseconds until the queue's next scheduled job (NULL: none),
--- measured by the database's clock so that a skewed client never sleeps past it.
+-- Returns how many were promoted and the microseconds until the queue's next scheduled job falls due or one
+-- of its timed pauses ends, whichever comes first (NULL: neither), measured by the database's clock so that a
+-- skewed client never sleeps past it.
 WITH due AS (
     SELECT id FROM @schema@.jobs
     WHERE state = 'scheduled' AND queue = $1::text AND schedule_at <= now()
@@ -17,6 +18,8 @@ WITH due AS (
 )
 SELECT (SELECT count(*) FROM promoted) AS promoted,
        (SELECT count(*) FROM notified) AS notified,
-       (SELECT floor(extract(epoch FROM min(schedule_at) - now()) * 1000000)::bigint
-        FROM @schema@.jobs
-        WHERE state = 'scheduled' AND queue = $1::text AND schedule_at > now()) AS next_due_in
+       (SELECT floor(extract(epoch FROM least(
+                   (SELECT min(schedule_at) FROM @schema@.jobs
+                    WHERE state = 'scheduled' AND queue = $1::text AND schedule_at > now()),
+                   (SELECT min(until) FROM @schema@.pauses WHERE queue = $1::text AND until > now()))
+               - now()) * 1000000)::bigint) AS next_due_in

@@ -7,6 +7,15 @@ DELETE FROM @schema@.jobs AS job
 WHERE job.ctid = (
     SELECT ctid FROM @schema@.jobs
     WHERE state = 'available' AND queue = $1::text
+      AND NOT EXISTS (SELECT FROM @schema@.pauses AS pause
+                      WHERE pause.queue = $1::text AND pause.kind = ''
+                        AND (pause.until IS NULL OR pause.until > now()))
+      AND (NOT EXISTS (SELECT FROM @schema@.pauses AS pause
+                       WHERE pause.queue = $1::text AND pause.kind <> ''
+                         AND (pause.until IS NULL OR pause.until > now()))
+           OR NOT EXISTS (SELECT FROM @schema@.pauses AS pause
+                          WHERE pause.queue = $1::text AND pause.kind = jobs.kind
+                            AND (pause.until IS NULL OR pause.until > now())))
     ORDER BY priority, coalesce(expected_at, 'infinity'), id
     LIMIT 1
     FOR UPDATE SKIP LOCKED)

@@ -95,6 +95,10 @@ auto run_retry(Context& ctx) -> int;  // repair.cpp
 auto run_cancel(Context& ctx) -> int;
 auto run_purge(Context& ctx) -> int;
 
+auto run_pause(Context& ctx) -> int;  // flow.cpp
+auto run_resume(Context& ctx) -> int;
+auto run_queues(Context& ctx) -> int;
+
 auto run_migrate(Context& ctx) -> int;  // migrate.cpp
 auto run_version(Context& ctx) -> int;
 

@@ -37,6 +37,9 @@ commands:
   retry ID           requeue a failed or cancelled job (or all of a queue: --queue Q --state failed)
   cancel ID          cancel a waiting job, or ask the worker of a running one to stop it
   purge --queue Q    delete a queue's finished jobs (--state, --older-than 7d, --dry-run)
+  pause QUEUE        stop starting the queue's jobs, fleet-wide, until resumed (--kind K, --for 10m, --reason T)
+  resume QUEUE       start the queue's jobs again (--kind K), or every paused queue's (--all)
+  queues             every queue with jobs or a pause: its pauses and its jobs by state
   migrate            install or upgrade pq's tables and print the schema version
   version            print pq's version
 
@@ -45,7 +48,7 @@ every command takes:
   --schema NAME      schema holding pq's tables (default: pq)
   --json             JSON output for scripts (all but top)
 
-durations (--wait, --lease, --interval, --older-than): seconds (1.5), or a number and a unit: 500ms, 90s, 5m,
+durations (--wait, --lease, --interval, --older-than, --for): seconds (1.5), or a number and a unit: 500ms, 90s, 5m,
 2h, 1d; times (--at, --expected): a duration from now, or an ISO-8601 time such as 2026-12-01T10:00:00Z
 
 exit codes:
@@ -159,6 +162,29 @@ auto commands() -> const std::vector<Command>& {
              value<std::string>(), "D");
        },
        run_purge},
+      {"pause", "QUEUE",
+       "Pause the starts of QUEUE's jobs (or of one kind), for every worker and client, until resumed or for a "
+       "while. Running jobs finish; puts go on.",
+       {"queue"},
+       [](cxxopts::OptionAdder& add) {
+         add("kind", "pause only jobs of kind K", value<std::string>(), "K")
+            ("new-kind", "allow a kind the queue has no job of yet (else an error: a misspelt kind)")
+            ("for", "end the pause by itself after D (10m, 2h)", value<std::string>(), "D")
+            ("reason", "why, shown by pq queues", value<std::string>(), "T")
+            ("cancel-running", "ask the running jobs in scope to stop, as pq cancel does");
+       },
+       run_pause},
+      {"resume", "QUEUE | --all", "End QUEUE's pause (or one kind's: --kind K), or every pause (--all), and wake "
+                                  "the workers at once. Exit 1 when it was not paused.",
+       {"queue"},
+       [](cxxopts::OptionAdder& add) {
+         add("kind", "resume only jobs of kind K", value<std::string>(), "K")
+            ("all", "end every pause of every queue");
+       },
+       run_resume},
+      {"queues", "", "Every queue that holds jobs or is paused: its pauses (until when, why) and its jobs by "
+                     "state.",
+       {}, [](cxxopts::OptionAdder&) {}, run_queues},
       {"migrate", "", "Install or upgrade pq's tables in the schema and print its version.", {},
        [](cxxopts::OptionAdder&) {}, run_migrate},
       {"version", "", "Print pq's version and the schema version it installs.", {}, [](cxxopts::OptionAdder&) {},

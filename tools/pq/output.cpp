@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 namespace pq_cli {
@@ -154,6 +155,83 @@ auto stats_table(const std::vector<pq::QueueStats>& stats, std::optional<microse
                q.oldest_available ? human_duration(*q.oldest_available) : "-", finished});
   }
   return table;
+}
+
+namespace {
+
+/// The queues that hold jobs or are paused, in name order, each with its stats (zero when it holds none).
+auto queue_rows(const std::vector<pq::QueueStats>& stats, const std::vector<pq::Pause>& pauses)
+    -> std::vector<pq::QueueStats> {
+  auto rows = stats;
+  for (const auto& pause : pauses) {
+    if (std::none_of(rows.begin(), rows.end(), [&](const auto& q) { return q.queue == pause.queue; })) {
+      rows.push_back({.queue = pause.queue});
+    }
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.queue < b.queue; });
+  return rows;
+}
+
+auto pauses_of(const std::vector<pq::Pause>& pauses, std::string_view queue) -> std::vector<pq::Pause> {
+  std::vector<pq::Pause> of;
+  std::copy_if(pauses.begin(), pauses.end(), std::back_inserter(of), [&](const auto& p) { return p.queue == queue; });
+  return of;
+}
+
+}  // namespace
+
+auto queues_table(const std::vector<pq::QueueStats>& stats, const std::vector<pq::Pause>& pauses) -> Table {
+  Table table({{"QUEUE"}, {"PAUSED"}, {"UNTIL"}, {"REASON"}, {"SCHEDULED", true}, {"AVAILABLE", true},
+               {"RUNNING", true}, {"FAILED", true}, {"OLDEST", true}});
+  for (const auto& q : queue_rows(stats, pauses)) {
+    std::string paused = "-", until = "-", reason;
+    for (const auto& pause : pauses_of(pauses, q.queue)) {
+      const auto scope = pause.kind.empty() ? std::string("queue") : "kind " + cell(pause.kind, 20);
+      paused = paused == "-" ? scope : paused + ", " + scope;
+      // The whole queue's pause is the one that says when the queue runs again; else the first kind's.
+      if (until == "-" || pause.kind.empty()) until = pause.until ? relative(*pause.until) : "resumed by hand";
+      if (reason.empty() || pause.kind.empty()) reason = cell(pause.reason, 30);
+    }
+    table.add({cell(q.queue, 40), paused, until, reason, std::to_string(q.scheduled), std::to_string(q.available),
+               std::to_string(q.running), std::to_string(q.failed),
+               q.oldest_available ? human_duration(*q.oldest_available) : "-"});
+  }
+  return table;
+}
+
+auto queues_json(const std::vector<pq::QueueStats>& stats, const std::vector<pq::Pause>& pauses) -> std::string {
+  pq::JsonWriter out;
+  out.begin_array();
+  for (const auto& q : queue_rows(stats, pauses)) {
+    out.begin_object();
+    member(out, "queue", q.queue);
+    const auto own = pauses_of(pauses, q.queue);
+    member(out, "paused", std::any_of(own.begin(), own.end(), [](const auto& p) { return p.kind.empty(); }));
+    out.key("pauses");
+    out.begin_array();
+    for (const auto& pause : own) {
+      out.begin_object();
+      member(out, "kind", pause.kind);
+      out.key("until");
+      if (pause.until) {
+        out.string(pq::format_time(*pause.until));
+      } else {
+        out.null();
+      }
+      member(out, "reason", pause.reason);
+      member(out, "paused_by", pause.paused_by);
+      member(out, "created_at", pq::format_time(pause.created_at));
+      out.end_object();
+    }
+    out.end_array();
+    const std::pair<std::string_view, std::int64_t> counts[] = {
+        {"scheduled", q.scheduled}, {"available", q.available}, {"running", q.running},
+        {"completed", q.completed}, {"failed", q.failed},       {"cancelled", q.cancelled}};
+    for (const auto& [key, count] : counts) member(out, key, count);
+    out.end_object();
+  }
+  out.end_array();
+  return out.take();
 }
 
 auto jobs_text(const std::vector<pq::Job>& jobs) -> std::string {

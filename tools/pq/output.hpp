@@ -50,6 +50,9 @@ class Table {
 auto stats_table(const std::vector<pq::QueueStats>& stats, std::optional<std::chrono::microseconds> rate_window)
     -> Table;
 
+/// Every queue that holds jobs or is paused: its pauses (of the queue, of kinds in it) and its jobs by state.
+auto queues_table(const std::vector<pq::QueueStats>& stats, const std::vector<pq::Pause>& pauses) -> Table;
+
 /// The jobs as a table, or "no jobs".
 auto jobs_text(const std::vector<pq::Job>& jobs) -> std::string;
 
@@ -66,6 +69,9 @@ auto jobs_json(const std::vector<pq::Job>& jobs) -> std::string;
 
 /// The stats as a JSON array, a queue an object.
 auto stats_json(const std::vector<pq::QueueStats>& stats) -> std::string;
+
+/// queues_table as a JSON array: a queue an object, with its pauses and counts.
+auto queues_json(const std::vector<pq::QueueStats>& stats, const std::vector<pq::Pause>& pauses) -> std::string;
 
 /// A JSON object of a few members on a line of its own: `{"id":42,"outcome":"completed"}`.
 class JsonLine {
