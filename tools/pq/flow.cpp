@@ -2,6 +2,15 @@
 #include "command.hpp"
 
 namespace pq_cli {
+namespace {
+
+/// "queue 'q'", or "kind 'k' of queue 'q'": what a pause or resume applies to.
+auto scope(std::string_view kind, const std::string& queue) -> std::string {
+  return kind.empty() ? fmt::format("queue '{}'", cell(queue))
+                      : fmt::format("kind '{}' of queue '{}'", cell(kind), cell(queue));
+}
+
+}  // namespace
 
 auto run_pause(Context& ctx) -> int {
   auto queue = ctx.pq()[ctx.required("queue", "a QUEUE")];
@@ -9,7 +18,9 @@ auto run_pause(Context& ctx) -> int {
                            .reason = ctx.text("reason").value_or(""),
                            .cancel_running = ctx.has("cancel-running"),
                            .new_kind = ctx.has("new-kind")};
-  if (ctx.has("kind") && options.kind.empty()) throw pq::UsageError("--kind is empty; leave it out to pause the queue");
+  if (ctx.has("kind") && options.kind.empty()) {
+    throw pq::UsageError("--kind is empty; leave it out to pause the queue");
+  }
   if (auto length = ctx.text("for")) options.for_ = parse_seconds("--for", *length);
   const auto result = queue.pause(options);
   if (ctx.json()) {
@@ -21,10 +32,8 @@ auto run_pause(Context& ctx) -> int {
         .print();
     return kOk;
   }
-  const auto scope = options.kind.empty()
-                         ? fmt::format("queue '{}'", cell(queue.name()))
-                         : fmt::format("kind '{}' of queue '{}'", cell(options.kind), cell(queue.name()));
-  fmt::print("paused {}{}", scope, options.for_ ? " for " + human_duration(*options.for_) : std::string());
+  fmt::print("paused {}{}", scope(options.kind, queue.name()),
+             options.for_ ? " for " + human_duration(*options.for_) : std::string());
   if (result.running > 0) {
     fmt::print("; {} still running{}", jobs_count(result.running),
                options.cancel_running ? fmt::format(" ({} asked to stop)", result.cancel_requested)
@@ -50,13 +59,11 @@ auto run_resume(Context& ctx) -> int {
   const auto kind = ctx.text("kind").value_or("");
   if (ctx.has("kind") && kind.empty()) throw pq::UsageError("--kind is empty; leave it out to resume the queue");
   auto queue = ctx.pq()[*name];
-  const auto scope = kind.empty() ? fmt::format("queue '{}'", cell(queue.name()))
-                                  : fmt::format("kind '{}' of queue '{}'", cell(kind), cell(queue.name()));
-  if (!queue.resume(kind)) throw Nothing(scope + " is not paused");
+  if (!queue.resume(kind)) throw Nothing(scope(kind, queue.name()) + " is not paused");
   if (ctx.json()) {
     JsonLine().add("resumed", 1).print();
   } else {
-    fmt::print("resumed {}\n", scope);
+    fmt::print("resumed {}\n", scope(kind, queue.name()));
   }
   return kOk;
 }

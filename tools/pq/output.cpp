@@ -49,6 +49,13 @@ void member(pq::JsonWriter& out, std::string_view key, const T& value) {
   pq::encode(out, value);
 }
 
+void write_counts(pq::JsonWriter& out, const pq::QueueStats& q) {
+  const std::pair<std::string_view, std::int64_t> counts[] = {
+      {"scheduled", q.scheduled}, {"available", q.available}, {"running", q.running},
+      {"completed", q.completed}, {"failed", q.failed},       {"cancelled", q.cancelled}};
+  for (const auto& [key, count] : counts) member(out, key, count);
+}
+
 void write_job(pq::JsonWriter& out, const pq::Job& job, const std::optional<std::string>& token) {
   out.begin_object();
   member(out, "id", job.id);
@@ -224,10 +231,7 @@ auto queues_json(const std::vector<pq::QueueStats>& stats, const std::vector<pq:
       out.end_object();
     }
     out.end_array();
-    const std::pair<std::string_view, std::int64_t> counts[] = {
-        {"scheduled", q.scheduled}, {"available", q.available}, {"running", q.running},
-        {"completed", q.completed}, {"failed", q.failed},       {"cancelled", q.cancelled}};
-    for (const auto& [key, count] : counts) member(out, key, count);
+    write_counts(out, q);
     out.end_object();
   }
   out.end_array();
@@ -300,10 +304,7 @@ auto stats_json(const std::vector<pq::QueueStats>& stats) -> std::string {
   for (const auto& q : stats) {
     out.begin_object();
     member(out, "queue", q.queue);
-    const std::pair<std::string_view, std::int64_t> counts[] = {
-        {"scheduled", q.scheduled}, {"available", q.available}, {"running", q.running},
-        {"completed", q.completed}, {"failed", q.failed},       {"cancelled", q.cancelled}};
-    for (const auto& [key, count] : counts) member(out, key, count);
+    write_counts(out, q);
     out.key("oldest_available_seconds");
     if (q.oldest_available) {
       // Microseconds, in full: JsonWriter::number writes the shortest text, which turns 1 µs into 1e-06.
